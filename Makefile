@@ -1,0 +1,31 @@
+# woodpecker-etl — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export RUNTIME__DLTHUB_TELEMETRY := false
+
+.PHONY: venv demo test lint unit bench soak clean
+
+$(BIN)/woodpecker-etl: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/woodpecker-etl
+
+demo: venv
+	$(BIN)/woodpecker-etl demo
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker.duckdb
