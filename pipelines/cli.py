@@ -1,0 +1,109 @@
+"""`woodpecker-etl`: load a Woodpecker account, rebuild engagement tables, run the demo, show status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from . import settings
+from .exit_codes import CliError, ExitCode
+
+
+def _add_destination_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--destination",
+        default=settings.DESTINATION,
+        help="any dlt destination name; credentials come from .dlt/secrets.toml or env (default: duckdb)",
+    )
+    parser.add_argument(
+        "--duckdb-path", default=settings.DUCKDB_PATH, help="DuckDB file (default: ./woodpecker.duckdb)"
+    )
+    parser.add_argument("--dataset", default=settings.DATASET_NAME, help="dataset / schema name")
+    parser.add_argument("--pipeline-name", default=settings.PIPELINE_NAME, help=argparse.SUPPRESS)
+    parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state locally")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `woodpecker-etl`."""
+    parser = argparse.ArgumentParser(
+        prog="woodpecker-etl",
+        description="Load a Woodpecker.co account into DuckDB or any dlt destination.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    load = commands.add_parser("load", help="load the account (incremental by default)")
+    load.add_argument("--full-refresh", action="store_true", help="drop loaded tables and state, reload")
+    load.add_argument(
+        "--reconcile", action="store_true", help="full scan now to detect records deleted in Woodpecker"
+    )
+    load.add_argument("--resources", default=None, help="comma-separated resources to load (default: all)")
+    load.add_argument(
+        "--base-url", default=None, help="API scheme and host (default: https://api.woodpecker.co)"
+    )
+    load.add_argument(
+        "--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY or .dlt/secrets.toml)"
+    )
+    load.add_argument("--no-transform", action="store_true", help="do not rebuild the engagement tables")
+    _add_destination_args(load)
+
+    transform = commands.add_parser("transform", help="rebuild the engagement tables only")
+    _add_destination_args(transform)
+
+    status = commands.add_parser("status", help="last run, cursors and row counts")
+    _add_destination_args(status)
+
+    demo = commands.add_parser("demo", help="load the bundled simulator into ./woodpecker_demo.duckdb")
+    demo.add_argument("--prospects", type=int, default=settings.DEMO_PROSPECTS)
+    demo.add_argument("--campaigns", type=int, default=settings.DEMO_CAMPAIGNS)
+    demo.add_argument("--seed", type=int, default=settings.DEMO_SEED)
+    demo.add_argument("--duckdb-path", default=settings.DEMO_DUCKDB_PATH)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    if verbosity:
+        level = "DEBUG" if verbosity > 1 else "INFO"
+        os.environ["RUNTIME__LOG_LEVEL"] = level
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import commands
+
+    if args.command == "load":
+        return commands.load(args)
+    if args.command == "transform":
+        return commands.transform(args)
+    if args.command == "status":
+        return commands.status(args)
+    return commands.demo(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    # Machines running scheduled loads are often offline: no anonymous usage events unless asked for.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("Interrupted; the next load resumes from the last committed state.", file=sys.stderr)
+        return int(ExitCode.FAILURE)
+    except Exception as exc:
+        if args.traceback:
+            raise
+        from .errors import translate_error
+
+        error = exc if isinstance(exc, CliError) else translate_error(exc, getattr(args, "api_key", None))
+        print(f"error: {error}", file=sys.stderr)
+        return int(error.code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

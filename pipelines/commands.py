@@ -1,0 +1,89 @@
+"""The sub-commands of `woodpecker-etl`; each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sources.woodpecker.progress import RunStats
+
+from . import settings
+from .exit_codes import ExitCode
+from .report import progress_ticker, status_text, summary
+from .runner import LoadOptions, build_engagement_models, make_pipeline, row_counts, run_load
+
+
+def _step(message: str) -> None:
+    print(f"  → {message}", file=sys.stderr, flush=True)
+
+
+def options_from_args(args: argparse.Namespace) -> LoadOptions:
+    """Map parsed arguments to `LoadOptions`."""
+    resources = getattr(args, "resources", None)
+    return LoadOptions(
+        api_key=getattr(args, "api_key", None),
+        base_url=getattr(args, "base_url", None),
+        destination=args.destination,
+        duckdb_path=args.duckdb_path,
+        dataset=args.dataset,
+        pipeline_name=args.pipeline_name,
+        pipelines_dir=args.pipelines_dir,
+        resources=[r.strip() for r in resources.split(",") if r.strip()] if resources else None,
+        full_refresh=getattr(args, "full_refresh", False),
+        reconcile=True if getattr(args, "reconcile", False) else None,
+        transform=not getattr(args, "no_transform", False),
+    )
+
+
+def execute_load(options: LoadOptions) -> int:
+    """Run a load with progress lines and print the summary."""
+    stats = RunStats()
+    print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
+    with progress_ticker(stats):
+        result = run_load(options, stats, on_step=_step)
+    pipeline = make_pipeline(options)
+    print(summary(options, result, row_counts(pipeline, settings.SOURCE_TABLES)))
+    return int(ExitCode.OK)
+
+
+def load(args: argparse.Namespace) -> int:
+    """`woodpecker-etl load`."""
+    return execute_load(options_from_args(args))
+
+
+def transform(args: argparse.Namespace) -> int:
+    """`woodpecker-etl transform`: rebuild the engagement tables from what is loaded."""
+    from .report import models_line
+
+    pipeline = make_pipeline(options_from_args(args))
+    report = build_engagement_models(pipeline)
+    print(f"Engagement tables: {models_line(report)}")
+    return int(ExitCode.OK)
+
+
+def status(args: argparse.Namespace) -> int:
+    """`woodpecker-etl status`: last run, cursors and row counts."""
+    options = options_from_args(args)
+    pipeline = make_pipeline(options)
+    trace = pipeline.last_trace
+    last = None
+    if trace is not None:
+        outcome = "failed" if any(step.step_exception for step in trace.steps) else "succeeded"
+        last = f"{trace.started_at} ({outcome})"
+    totals = (
+        row_counts(pipeline, settings.SOURCE_TABLES)
+        if Path(options.duckdb_path).exists() or (options.destination != "duckdb")
+        else {}
+    )
+    print(status_text(options, pipeline.state, totals, last))
+    return int(ExitCode.OK)
+
+
+def demo(args: argparse.Namespace) -> int:
+    """`woodpecker-etl demo`: start the bundled simulator and load it into a local DuckDB file."""
+    from .demo import run_demo
+
+    return run_demo(
+        prospects=args.prospects, campaigns=args.campaigns, seed=args.seed, duckdb_path=args.duckdb_path
+    )

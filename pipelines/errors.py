@@ -1,0 +1,83 @@
+"""Turn any exception from a load into one line a user can act on, with the right exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.destination.exceptions import DestinationException
+
+from sources.woodpecker.errors import AuthenticationError, WoodpeckerError
+
+from .exit_codes import CliError, ExitCode
+
+MISSING_KEY = (
+    "No Woodpecker API key configured. Set SOURCES__WOODPECKER__API_KEY, add api_key under "
+    "[sources.woodpecker] in .dlt/secrets.toml, or pass --api-key."
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (dlt wraps step failures in PipelineStepFailed)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend([getattr(current, "exception", None), current.__cause__, current.__context__])
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove a secret from a message, whatever produced it."""
+    return text.replace(secret, "***") if secret else text
+
+
+def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
+    """Map an exception raised during a load to a `CliError`.
+
+    Args:
+        exc: What the load raised (often dlt's `PipelineStepFailed` wrapping the real cause).
+        api_key: The key in use, removed from any message as a last line of defence.
+
+    Returns:
+        A `CliError` with a one-line message and the exit code.
+    """
+    if isinstance(exc, CliError):
+        return exc
+    chain = list(_chain(exc))
+    for err in chain:
+        if isinstance(err, CliError):
+            return err
+        if isinstance(err, ConfigFieldMissingException):
+            if any("api_key" in name for name in err.fields):
+                return CliError(MISSING_KEY, ExitCode.CONFIGURATION)
+            fields = ", ".join(err.fields)
+            return CliError(f"Missing configuration value(s): {fields}.", ExitCode.CONFIGURATION)
+        if isinstance(err, AuthenticationError):
+            return CliError(redact(str(err), api_key), ExitCode.AUTHENTICATION)
+    for err in chain:
+        if isinstance(err, WoodpeckerError):
+            return CliError(redact(_first_line(str(err)), api_key), ExitCode.API)
+    for err in chain:
+        text = str(err)
+        if "Could not set lock" in text or "Conflicting lock" in text:
+            return CliError(
+                "The DuckDB file is locked by another process (a notebook or BI tool?). Close it, or open "
+                "readers with read_only=True, then run again.",
+                ExitCode.DESTINATION,
+            )
+        if isinstance(err, DestinationException):
+            return CliError(
+                redact(f"The destination failed: {_first_line(text)}", api_key), ExitCode.DESTINATION
+            )
+    root = chain[-1] if chain else exc
+    message = _first_line(str(root)) or type(root).__name__
+    return CliError(redact(f"{type(root).__name__}: {message}", api_key), ExitCode.FAILURE)

@@ -1,0 +1,134 @@
+"""What the command line prints: progress while loading, the summary after, and `status`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from sources.woodpecker.progress import RunStats
+
+from . import settings
+from .runner import LoadOptions, LoadResult, destination_label
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def progress_line(stats: RunStats) -> str:
+    """One line with rows and requests per resource so far."""
+    parts = []
+    for resource, n_requests in stats.requests.items():
+        rows = stats.rows.get(resource, 0)
+        parts.append(f"{resource} {_fmt(rows)} rows/{_fmt(n_requests)} req")
+    retries = f", {stats.retries} retries" if stats.retries else ""
+    return f"  … {', '.join(parts) or 'starting'}{retries}"
+
+
+@contextmanager
+def progress_ticker(
+    stats: RunStats, out: TextIO = sys.stderr, interval: float = settings.PROGRESS_INTERVAL_S
+) -> Iterator[None]:
+    """Print a progress line every `interval` seconds while the block runs."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(interval):
+            print(progress_line(stats), file=out, flush=True)
+
+    thread = threading.Thread(target=tick, name="woodpecker-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        lines.append("  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def query_hint(options: LoadOptions, table: str = "prospects") -> str:
+    """How to look at the loaded data."""
+    if options.destination != "duckdb":
+        return f"Query it in {options.destination}: SELECT * FROM {options.dataset}.{table} LIMIT 10;"
+    path = options.duckdb_path
+    return (
+        "Query it:\n"
+        f'  duckdb {path} -c "SELECT * FROM {options.dataset}.{table} LIMIT 10"\n'
+        f"  python -c \"import duckdb; print(duckdb.connect('{path}', read_only=True)"
+        f".sql('SELECT * FROM {options.dataset}.{table} LIMIT 10'))\""
+    )
+
+
+def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int]) -> str:
+    """The text printed after a successful load."""
+    out = [f"Loaded Woodpecker into {destination_label(options)} in {result.seconds:.1f} s"]
+    if result.finished_pending:
+        out.append("  (first finished the load package an earlier run had left pending)")
+    tables = [t for t in settings.SOURCE_TABLES if t in result.rows_loaded or t in totals]
+    tables += sorted(t for t in result.rows_loaded if t not in tables)
+    rows = [(t, _fmt(result.rows_loaded.get(t, 0)), _fmt(totals[t]) if t in totals else "-") for t in tables]
+    if rows:
+        out.append(_table(rows, ("table", "loaded this run", "rows now")))
+    out.append(
+        f"  requests: {_fmt(result.requests)}  retries: {result.retries}  throttled: {result.throttled}"
+    )
+    flagged = {t: n for t, n in result.reconciled.items() if n}
+    if flagged:
+        out.append("  marked deleted: " + ", ".join(f"{t} {_fmt(n)}" for t, n in flagged.items()))
+    if result.models is not None:
+        out.append(f"  engagement tables: {models_line(result.models)}")
+    out.append(query_hint(options, "campaign_performance" if result.models is not None else "prospects"))
+    return "\n".join(out)
+
+
+def models_line(report: Any) -> str:
+    """One line about the engagement models that were rebuilt."""
+    built = getattr(report, "models", None) or getattr(report, "built", None) or []
+    seconds = getattr(report, "seconds", None)
+    timing = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+    return f"{len(built)} models rebuilt{timing}"
+
+
+def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[str, int], last: Any) -> str:
+    """The text of `woodpecker-etl status`."""
+    out = [f"Pipeline {options.pipeline_name} → {destination_label(options)}"]
+    if last is None:
+        out.append("  no run recorded in this working directory")
+    else:
+        out.append(f"  last run: {last}")
+    resources = state.get("sources", {}).get("woodpecker", {}).get("resources", {})
+    if resources:
+        out.append("  cursors:")
+        for name, values in sorted(resources.items()):
+            for key, value in sorted(_flatten(values)):
+                out.append(f"    {name}.{key} = {value}")
+    source_state = state.get("sources", {}).get("woodpecker", {})
+    for key, value in sorted(source_state.items()):
+        if key != "resources" and not isinstance(value, dict | list):
+            out.append(f"  {key}: {value}")
+    if totals:
+        out.append(_table([(t, _fmt(n)) for t, n in totals.items()], ("table", "rows")))
+    else:
+        out.append("  no tables loaded yet")
+    return "\n".join(out)
+
+
+def _flatten(values: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(values, Mapping):
+        for key, value in values.items():
+            yield from _flatten(value, f"{prefix}{key}.")
+    elif isinstance(values, list):
+        yield prefix.rstrip("."), f"[{len(values)} items]"
+    else:
+        yield prefix.rstrip("."), values

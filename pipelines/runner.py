@@ -1,0 +1,190 @@
+"""Build the dlt pipeline and run one load: source → destination → reconciliation → models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+
+from sources.woodpecker import woodpecker_source
+from sources.woodpecker.progress import RunStats
+from sources.woodpecker.reconcile import apply_reconciliation
+
+from . import settings
+from .errors import translate_error
+from .exit_codes import CliError, ExitCode
+
+
+@dataclass
+class LoadOptions:
+    """Everything a load needs; built from the command line or by the demo."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    destination: str = settings.DESTINATION
+    duckdb_path: str = settings.DUCKDB_PATH
+    dataset: str = settings.DATASET_NAME
+    pipeline_name: str = settings.PIPELINE_NAME
+    pipelines_dir: str | None = None
+    resources: list[str] | None = None
+    full_refresh: bool = False
+    reconcile: bool | None = None
+    transform: bool = True
+    source_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadResult:
+    """What one load did, for the summary."""
+
+    rows_loaded: dict[str, int]
+    requests: int
+    retries: int
+    throttled: int
+    seconds: float
+    finished_pending: bool
+    reconciled: dict[str, int]
+    models: Any | None
+    stats: RunStats
+
+
+def destination_label(options: LoadOptions) -> str:
+    """Where the data lands, in words a user can act on."""
+    if options.destination == "duckdb":
+        return f"DuckDB file {options.duckdb_path}, schema {options.dataset}"
+    return f"{options.destination}, dataset {options.dataset}"
+
+
+def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
+    """Create (or attach to) the dlt pipeline for these options."""
+    destination: Any = options.destination
+    if options.destination == "duckdb":
+        destination = dlt.destinations.duckdb(credentials=options.duckdb_path)
+    kwargs: dict[str, Any] = {}
+    if options.pipelines_dir:
+        kwargs["pipelines_dir"] = options.pipelines_dir
+    return dlt.pipeline(
+        pipeline_name=options.pipeline_name,
+        destination=destination,
+        dataset_name=options.dataset,
+        **kwargs,
+    )
+
+
+def build_source(options: LoadOptions, stats: RunStats) -> Any:
+    """Create the Woodpecker source, narrowed to the requested resources."""
+    kwargs: dict[str, Any] = dict(options.source_options)
+    if options.api_key:
+        kwargs["api_key"] = options.api_key
+    if options.base_url:
+        kwargs["base_url"] = options.base_url
+    if options.reconcile is not None:
+        kwargs["reconcile"] = options.reconcile
+    source = woodpecker_source(run_stats=stats, **kwargs)
+    if options.resources:
+        known = set(source.resources.keys())
+        unknown = [name for name in options.resources if name not in known]
+        if unknown:
+            raise CliError(
+                f"Unknown resource(s) {', '.join(unknown)}. Choose from: {', '.join(sorted(known))}.",
+                ExitCode.CONFIGURATION,
+            )
+        source = source.with_resources(*options.resources)
+    return source
+
+
+@contextmanager
+def _translated(api_key: str | None) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        raise translate_error(exc, api_key) from None
+
+
+def _rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    if trace is None or trace.last_normalize_info is None:
+        return {}
+    counts = trace.last_normalize_info.row_counts
+    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}
+
+
+def run_load(
+    options: LoadOptions,
+    stats: RunStats | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> LoadResult:
+    """Run one load and return what it did.
+
+    A load package left pending by an earlier, interrupted run is finished first, then the new
+    changes are extracted and loaded, so one command always brings the destination up to date.
+
+    Raises:
+        CliError: with a one-line message and the exit code to use.
+    """
+    stats = stats or RunStats()
+    say = on_step or (lambda _msg: None)
+    started = time.monotonic()
+    with _translated(options.api_key):
+        pipeline = make_pipeline(options)
+        source = build_source(options, stats)
+        finished_pending = False
+        if pipeline.has_pending_data:
+            say("Finishing the load package left pending by an earlier run")
+            pipeline.run()
+            finished_pending = True
+        refresh = None
+        if options.full_refresh:
+            refresh = "drop_resources" if options.resources else "drop_sources"
+        info: LoadInfo = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, refresh=refresh)
+        info.raise_on_failed_jobs()
+        rows = _rows_loaded(pipeline)
+        say("Applying reconciliation")
+        reconciled = apply_reconciliation(pipeline)
+        models = None
+        if options.transform:
+            say("Building engagement tables")
+            models = build_engagement_models(pipeline)
+    return LoadResult(
+        rows_loaded=rows,
+        requests=stats.total_requests,
+        retries=stats.retries,
+        throttled=stats.throttled,
+        seconds=time.monotonic() - started,
+        finished_pending=finished_pending,
+        reconciled=reconciled,
+        models=models,
+        stats=stats,
+    )
+
+
+def build_engagement_models(pipeline: dlt.Pipeline) -> Any:
+    """Rebuild the engagement tables inside the destination."""
+    from transforms.runner import build_models
+
+    return build_models(pipeline)
+
+
+def row_counts(pipeline: dlt.Pipeline, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows per table in the destination (live rows only where the table tracks deletes)."""
+    counts: dict[str, int] = {}
+    schema = pipeline.default_schema if pipeline.default_schema_name else None
+    if schema is None:
+        return counts
+    with pipeline.sql_client() as client:
+        for table in tables:
+            if table not in schema.tables or not schema.get_table_columns(table):
+                continue
+            name = client.make_qualified_table_name(table)
+            where = " WHERE deleted_at IS NULL" if "deleted_at" in schema.get_table_columns(table) else ""
+            try:
+                result = client.execute_sql(f"SELECT COUNT(*) FROM {name}{where}")
+            except Exception:  # table declared but never created in the destination
+                continue
+            counts[table] = int(result[0][0]) if result else 0
+    return counts

@@ -1,0 +1,32 @@
+"""Defaults of the `woodpecker-etl` command line."""
+
+from typing import Final
+
+PIPELINE_NAME: Final = "woodpecker"
+DATASET_NAME: Final = "woodpecker"
+DESTINATION: Final = "duckdb"
+DUCKDB_PATH: Final = "./woodpecker.duckdb"
+
+DEMO_PIPELINE_NAME: Final = "woodpecker_demo"
+DEMO_DUCKDB_PATH: Final = "./woodpecker_demo.duckdb"
+DEMO_SEED: Final = 7
+DEMO_PROSPECTS: Final = 10_000
+DEMO_CAMPAIGNS: Final = 30
+
+# Parquet is the fast path into DuckDB (insert_values is several times slower).
+LOADER_FILE_FORMAT: Final = "parquet"
+
+# Seconds between progress lines while a load runs.
+PROGRESS_INTERVAL_S: Final = 2.0
+
+# Tables the source loads, in the order the summary lists them.
+SOURCE_TABLES: Final = (
+    "campaigns",
+    "campaign_steps",
+    "campaign_step_versions",
+    "prospects",
+    "campaign_prospects",
+    "campaign_stats",
+    "prospect_opens",
+    "prospect_clicks",
+)
