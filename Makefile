@@ -29,3 +29,6 @@ test: lint unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker.duckdb
+
+bench: venv
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

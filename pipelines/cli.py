@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY or .dlt/secrets.toml)"
     )
     load.add_argument("--no-transform", action="store_true", help="do not rebuild the engagement tables")
+    load.add_argument(
+        "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
+    )
     _add_destination_args(load)
 
     transform = commands.add_parser("transform", help="rebuild the engagement tables only")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .exit_codes import ExitCode
-from .report import progress_ticker, status_text, summary
+from .report import progress_ticker, status_text, summary, summary_record
 from .runner import LoadOptions, build_engagement_models, make_pipeline, row_counts, run_load
 
 
@@ -36,20 +37,22 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     )
 
 
-def execute_load(options: LoadOptions) -> int:
-    """Run a load with progress lines and print the summary."""
+def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
+    """Run a load with progress lines and print the summary (and write it as JSON if asked)."""
     stats = RunStats()
     print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
     with progress_ticker(stats):
         result = run_load(options, stats, on_step=_step)
-    pipeline = make_pipeline(options)
-    print(summary(options, result, row_counts(pipeline, settings.SOURCE_TABLES)))
+    totals = row_counts(make_pipeline(options), settings.SOURCE_TABLES)
+    print(summary(options, result, totals))
+    if summary_json:
+        Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
     return int(ExitCode.OK)
 
 
 def load(args: argparse.Namespace) -> int:
     """`woodpecker-etl load`."""
-    return execute_load(options_from_args(args))
+    return execute_load(options_from_args(args), summary_json=args.summary_json)
 
 
 def transform(args: argparse.Namespace) -> int:

@@ -92,6 +92,22 @@ def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int])
     return "\n".join(out)
 
 
+def summary_record(options: LoadOptions, result: LoadResult, totals: Mapping[str, int]) -> dict[str, Any]:
+    """The summary as a JSON-ready dict, for schedulers and benchmarks."""
+    return {
+        "destination": destination_label(options),
+        "seconds": round(result.seconds, 3),
+        "rows_loaded": dict(result.rows_loaded),
+        "rows_now": dict(totals),
+        "requests": result.requests,
+        "requests_by_resource": dict(result.stats.requests),
+        "retries": result.retries,
+        "throttled": result.throttled,
+        "finished_pending": result.finished_pending,
+        "marked_deleted": dict(result.reconciled),
+    }
+
+
 def models_line(report: Any) -> str:
     """One line about the engagement models that were rebuilt."""
     built = getattr(report, "models", None) or getattr(report, "built", None) or []

@@ -1,0 +1,295 @@
+"""Benchmark suite: `make bench` (or ``python -m bench.run --help``).
+
+Each scenario starts the simulator in its own process (``bench.sim_server``), then runs the connector
+(``woodpecker-etl load``) and the peer baseline (``bench.baselines.peer_rest_api``) alternately in
+further processes, measuring wall time, client CPU seconds and client peak RSS, counting the HTTP
+requests the simulator served and checking row count and checksum against the simulator's truth.
+Results go to ``bench/results/<timestamp>.json``; medians are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Scenario:
+    """One benchmark scenario."""
+
+    name: str
+    prospects: int
+    campaigns: int = 10
+    avg_memberships: float = 3.0
+    latency_ms: float = 0.0
+    resources: str | None = "prospects"
+    incremental_fraction: float | None = None
+    peer: bool = True
+    notes: str = ""
+
+
+SCENARIOS = {
+    "full_1m": Scenario("full_1m", prospects=1_000_000, notes="full load of prospects, zero latency"),
+    "full_account": Scenario(
+        "full_account", prospects=200_000, campaigns=200, resources=None, notes="whole source"
+    ),
+    "incremental_1pct": Scenario(
+        "incremental_1pct",
+        prospects=200_000,
+        campaigns=200,
+        resources=None,
+        incremental_fraction=0.01,
+        notes="second run after 1% of prospects changed",
+    ),
+    "latency_bound": Scenario(
+        "latency_bound", prospects=100_000, latency_ms=250.0, notes="250 ms per request"
+    ),
+    "scale_250k": Scenario("scale_250k", prospects=250_000, peer=False, notes="memory as the account grows"),
+    "scale_500k": Scenario("scale_500k", prospects=500_000, peer=False, notes="memory as the account grows"),
+}
+
+
+@dataclass
+class Run:
+    """One measured client run."""
+
+    client: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    requests: int
+    rows: int
+    checksum_ok: bool
+    returncode: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SimProcess:
+    """The simulator running in a child process, steered by JSON lines."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.sim_server",
+            f"--prospects={scenario.prospects}",
+            f"--campaigns={scenario.campaigns}",
+            f"--avg-memberships={scenario.avg_memberships}",
+            f"--latency-ms={scenario.latency_ms}",
+        ]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulator process ended unexpectedly")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def ask(self, cmd: str, **kwargs: Any) -> dict[str, Any]:
+        """Send one command and return the answer."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **kwargs}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        """Stop the simulator."""
+        try:
+            self.ask("quit")
+        finally:
+            self.proc.wait(timeout=60)
+
+
+def measured(cmd: list[str]) -> tuple[float, float, float, int]:
+    """Run a command; return wall seconds, CPU seconds, peak RSS in MB and the exit code."""
+    env = dict(os.environ, RUNTIME__DLTHUB_TELEMETRY="false")
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0 and proc.stderr is not None:
+        sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+def db_checksum(path: Path, live_filter: bool) -> dict[str, int]:
+    """The same checksum as the simulator's, computed from the loaded table."""
+    where = "WHERE deleted_at IS NULL" if live_filter else ""
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.sql(
+            "SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(SUM(CAST(epoch(updated) AS BIGINT)), 0) "
+            f"FROM woodpecker.prospects {where}"
+        ).fetchone()
+    assert row is not None
+    return {"rows": int(row[0]), "id_sum": int(row[1]), "updated_sum": int(row[2])}
+
+
+def client_cmd(client: str, sim: SimProcess, scenario: Scenario, workdir: Path) -> list[str]:
+    """The command line of one client run."""
+    common = [
+        "--base-url",
+        sim.info["base_url"],
+        "--api-key",
+        sim.info["api_key"],
+        "--duckdb-path",
+        str(workdir / "db.duckdb"),
+        "--pipelines-dir",
+        str(workdir / "pipelines"),
+    ]
+    resources = ["--resources", scenario.resources] if scenario.resources else []
+    if client == "ours":
+        return [sys.executable, "-m", "pipelines.cli", "load", *common, *resources, "--no-transform"]
+    return [sys.executable, "-m", "bench.baselines.peer_rest_api", *common, *resources]
+
+
+def run_client(client: str, sim: SimProcess, scenario: Scenario) -> Run:
+    """One measured run (after an unmeasured full load for incremental scenarios)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{client}-") as tmp:
+        workdir = Path(tmp)
+        extra: dict[str, Any] = {}
+        if scenario.incremental_fraction:
+            _, _, _, code = measured(client_cmd(client, sim, scenario, workdir))
+            if code != 0:
+                raise RuntimeError(f"{client}: the initial full load failed")
+            extra["changed"] = sim.ask("mutate", fraction=scenario.incremental_fraction)["changed"]
+        sim.ask("reset")
+        wall, cpu, rss, code = measured(client_cmd(client, sim, scenario, workdir))
+        requests = sim.ask("requests")["requests"]
+        truth = sim.ask("checksum")
+        loaded = db_checksum(workdir / "db.duckdb", live_filter=client == "ours") if code == 0 else {}
+        return Run(client, wall, cpu, rss, requests, loaded.get("rows", 0), loaded == truth, code, extra)
+
+
+def minimum_requests(scenario: Scenario, changed: int | None) -> int | None:
+    """Fewest list requests the scenario can be done with (prospects-only scenarios)."""
+    if scenario.resources != "prospects":
+        return None
+    return math.ceil(scenario.prospects / 1000)
+
+
+def summarise(runs: list[Run]) -> dict[str, float]:
+    """Medians of the measured quantities."""
+    return {
+        "wall_s": statistics.median(r.wall_s for r in runs),
+        "cpu_s": statistics.median(r.cpu_s for r in runs),
+        "peak_rss_mb": statistics.median(r.peak_rss_mb for r in runs),
+        "requests": statistics.median(r.requests for r in runs),
+        "rows": statistics.median(r.rows for r in runs),
+        "rows_per_s": statistics.median(r.rows / r.wall_s if r.wall_s else 0.0 for r in runs),
+    }
+
+
+def run_scenario(scenario: Scenario, repeat: int, with_peer: bool) -> dict[str, Any]:
+    """Alternate ours and the peer `repeat` times on one simulator process."""
+    sim = SimProcess(scenario)
+    print(f"[{scenario.name}] simulator ready in {sim.info['generate_s']:.1f} s", file=sys.stderr)
+    runs: dict[str, list[Run]] = {"ours": [], "peer": []}
+    try:
+        for i in range(repeat):
+            clients = ["ours", "peer"] if i % 2 == 0 else ["peer", "ours"]
+            for client in clients:
+                if client == "peer" and not (with_peer and scenario.peer):
+                    continue
+                run = run_client(client, sim, scenario)
+                runs[client].append(run)
+                print(
+                    f"[{scenario.name}] {client}: {run.wall_s:.1f} s, {run.requests} requests, "
+                    f"{run.peak_rss_mb:.0f} MB, checksum {'ok' if run.checksum_ok else 'MISMATCH'}",
+                    file=sys.stderr,
+                )
+    finally:
+        sim.close()
+    result: dict[str, Any] = {
+        "scenario": asdict(scenario),
+        "simulator_generate_s": sim.info["generate_s"],
+        "runs": {k: [asdict(r) for r in v] for k, v in runs.items()},
+        "median": {k: summarise(v) for k, v in runs.items() if v},
+        "min_requests": minimum_requests(scenario, None),
+    }
+    if scenario.latency_ms and runs["ours"]:
+        ours = result["median"]["ours"]
+        result["latency_floor_s"] = ours["requests"] * scenario.latency_ms / 1000
+    return result
+
+
+def environment() -> dict[str, Any]:
+    """Machine and package versions, for the record."""
+    versions = {}
+    for package in ("dlt", "duckdb", "pyarrow", "pandas", "orjson", "requests"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def main() -> None:
+    """Run the selected scenarios and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--scenarios", default="full_1m,full_account,incremental_1pct,latency_bound")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-peer", action="store_true")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    report: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+        "environment": environment(),
+        "scenarios": {},
+    }
+    for name in names:
+        report["scenarios"][name] = run_scenario(SCENARIOS[name], args.repeat, not args.no_peer)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{report['started'].replace(':', '')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(markdown(report))
+    print(f"\nwritten to {out}", file=sys.stderr)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A Markdown table of the medians: ours, peer and the ratio."""
+    lines = [
+        "| scenario | client | wall s | rows/s | CPU s | peak RSS MB | requests | min requests |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, result in report["scenarios"].items():
+        for client, m in result["median"].items():
+            lines.append(
+                f"| {name} | {client} | {m['wall_s']:.1f} | {m['rows_per_s']:,.0f} | {m['cpu_s']:.1f} | "
+                f"{m['peak_rss_mb']:.0f} | {m['requests']:.0f} | {result['min_requests'] or '-'} |"
+            )
+        medians = result["median"]
+        if "ours" in medians and "peer" in medians and medians["ours"]["wall_s"]:
+            ratio = medians["peer"]["wall_s"] / medians["ours"]["wall_s"]
+            lines.append(f"| {name} | peer ÷ ours | {ratio:.1f}× | | | | | |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
