@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.exceptions import DestinationException
 
-from sources.woodpecker.errors import AuthenticationError, WoodpeckerError
+from sources.woodpecker.errors import AuthenticationError, ConfigurationError, WoodpeckerError
 
 from .exit_codes import CliError, ExitCode
 
@@ -63,6 +63,8 @@ def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
             return CliError(f"Missing configuration value(s): {fields}.", ExitCode.CONFIGURATION)
         if isinstance(err, AuthenticationError):
             return CliError(redact(str(err), api_key), ExitCode.AUTHENTICATION)
+        if isinstance(err, ConfigurationError):
+            return CliError(redact(str(err), api_key), ExitCode.CONFIGURATION)
     for err in chain:
         if isinstance(err, WoodpeckerError):
             return CliError(redact(_first_line(str(err)), api_key), ExitCode.API)
