@@ -1,0 +1,539 @@
+"""Woodpecker.co source: campaigns, prospects, campaign memberships, vendor stats, opens and clicks.
+
+API references:
+- v1 prospects: https://developers.woodpecker.co/docs/prospects/get-prospects
+- v1 campaign list and stats: https://developers.woodpecker.co/docs/campaigns/GET-campaign-list-v1
+- v2 campaign structure: https://docs.woodpecker.co/en/articles/9046676-campaigns
+
+Every resource merges on its primary key. Change detection, reconciliation of deletes and the request
+budget of a run are described in docs/source.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources import DltResource
+
+from . import settings
+from .client import WoodpeckerClient
+from .errors import ApiError, ConfigurationError
+from .helpers import (
+    RunContext,
+    SourceOptions,
+    as_datetime,
+    chunk_ids,
+    click_key,
+    earliest,
+    join_ids,
+    membership_key,
+    prospect_key,
+    record_full_scan,
+    row_hash,
+    utc_now,
+)
+from .normalise import (
+    campaign_details_fields,
+    flatten_steps,
+    normalise_campaign,
+    normalise_click,
+    normalise_membership,
+    normalise_open,
+    normalise_prospect,
+    normalise_stats,
+    prospect_value,
+)
+from .paging import AscendingScan, KeyOf, Page, RecentScan, Row
+from .progress import RunStats
+from .schema import (
+    CAMPAIGN_PROSPECTS_COLUMNS,
+    CAMPAIGN_STATS_COLUMNS,
+    CAMPAIGN_STEP_VERSIONS_COLUMNS,
+    CAMPAIGN_STEPS_COLUMNS,
+    CAMPAIGNS_COLUMNS,
+    PROSPECT_CLICKS_COLUMNS,
+    PROSPECT_OPENS_COLUMNS,
+    PROSPECTS_COLUMNS,
+)
+
+__all__ = ["woodpecker_source"]
+
+logger = logging.getLogger(__name__)
+
+# Cursor names kept in resource state (aware UTC datetimes).
+UPDATED = "updated"
+LAST_CONTACTED = "last_contacted"
+LAST_REPLIED = "last_replied"
+BOUNCED = "bounced"
+CHANGE_CURSORS = (UPDATED, LAST_CONTACTED, LAST_REPLIED, BOUNCED)
+
+
+@dlt.source(name="woodpecker", root_key=True)
+def woodpecker_source(
+    api_key: str = dlt.secrets.value,
+    base_url: str = settings.DEFAULT_BASE_URL,
+    reconcile: bool | None = None,
+    reconcile_every_days: float = settings.DEFAULT_RECONCILE_EVERY_DAYS,
+    lag_seconds: int = settings.DEFAULT_LAG_SECONDS,
+    activity_lookback_hours: float = settings.DEFAULT_ACTIVITY_LOOKBACK_HOURS,
+    stats_max_age_hours: float = settings.DEFAULT_STATS_MAX_AGE_HOURS,
+    per_page: int = settings.DEFAULT_PER_PAGE,
+    request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
+    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
+    backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
+    run_stats: RunStats | None = None,
+) -> Sequence[DltResource]:
+    """Load a Woodpecker account.
+
+    Args:
+        api_key: Woodpecker API key (`SOURCES__WOODPECKER__API_KEY` or `[sources.woodpecker] api_key`).
+        base_url: Scheme and host of the API.
+        reconcile: True: full scans this run to detect deletes; False: never; None: every
+            `reconcile_every_days` per table.
+        reconcile_every_days: Schedule of full scans when `reconcile` is None.
+        lag_seconds: Overlap subtracted from every cursor.
+        activity_lookback_hours: How far back (by send time) the bounce stream looks.
+        stats_max_age_hours: Campaign stats older than this are fetched again even without changes.
+        per_page: Page size of v1 lists (1..1000).
+        request_timeout: Seconds to wait for an answer.
+        max_attempts: Attempts per request, the first included.
+        backoff_factor: Exponential back-off factor in seconds (0 = retry at once).
+        run_stats: Counters for progress output; a private one is used when None.
+
+    Returns:
+        The resources, in the order they run: campaigns, prospects, campaign_prospects, prospect_opens,
+        prospect_clicks, campaign_stats.
+    """
+    if not 1 <= per_page <= settings.MAX_PER_PAGE:
+        raise ConfigurationError(f"per_page must be between 1 and {settings.MAX_PER_PAGE}, got {per_page}.")
+    stats = run_stats if run_stats is not None else RunStats()
+    client = WoodpeckerClient(
+        api_key,
+        base_url,
+        stats,
+        request_timeout=request_timeout,
+        max_attempts=max_attempts,
+        backoff_factor=backoff_factor,
+    )
+    options = SourceOptions(
+        reconcile=reconcile,
+        reconcile_every_days=reconcile_every_days,
+        lag_seconds=lag_seconds,
+        activity_lookback_hours=activity_lookback_hours,
+        stats_max_age_hours=stats_max_age_hours,
+        per_page=per_page,
+    )
+    ctx = RunContext(client, options)
+    return (
+        campaigns(ctx),
+        prospects(ctx),
+        campaign_prospects(ctx),
+        prospect_opens(ctx),
+        prospect_clicks(ctx),
+        campaign_stats(ctx),
+    )
+
+
+def _merge_hints(columns: TTableSchemaColumns, primary_key: Sequence[str]) -> dict[str, Any]:
+    return {
+        "write_disposition": "merge",
+        "primary_key": list(primary_key),
+        "columns": columns,
+        "file_format": "parquet",
+        "max_table_nesting": 0,
+    }
+
+
+# -- campaigns ----------------------------------------------------------------------------------------
+
+
+@dlt.resource(name=settings.CAMPAIGNS, **_merge_hints(CAMPAIGNS_COLUMNS, ["id"]))
+def campaigns(ctx: RunContext) -> Iterator[Any]:
+    """Every campaign of `campaign_list`, enriched with v2 details; also its steps and A/B versions.
+
+    v2 details are read for campaigns that are new or whose v1 row changed since the last run (a hash
+    per campaign in resource state), and for all campaigns on reconcile runs.
+    """
+    ctx.begin(settings.CAMPAIGNS)
+    state = dlt.current.resource_state()
+    known: MutableMapping[str, Any] = state.setdefault("details", {})
+    refresh_all = _details_refresh_due(ctx, state)
+    started_at = utc_now()
+    raw_rows, answer = ctx.campaign_list(settings.CAMPAIGNS)
+    rows: list[Row] = []
+    for raw in raw_rows:
+        campaign_id = int(raw["id"])
+        fingerprint = row_hash({k: v for k, v in raw.items() if k != "stats"})
+        previous = known.get(str(campaign_id))
+        if refresh_all or previous is None or previous.get("hash") != fingerprint:
+            fields, steps, versions = _campaign_details(ctx, campaign_id)
+            known[str(campaign_id)] = {"hash": fingerprint, "fields": fields}
+            ctx.changed_campaigns.add(campaign_id)
+            if steps:
+                yield _to_table(settings.CAMPAIGN_STEPS, steps)
+            if versions:
+                yield _to_table(settings.CAMPAIGN_STEP_VERSIONS, versions)
+        else:
+            fields = previous.get("fields") or {}
+        rows.append({**normalise_campaign(raw, answer.fetched_at), **fields})
+    listed = {str(int(raw["id"])) for raw in raw_rows}
+    for stale in [key for key in known if key not in listed]:
+        del known[stale]
+    if rows:
+        ctx.client.stats.add_rows(settings.CAMPAIGNS, len(rows))
+        yield rows
+    if refresh_all:
+        state["details_refreshed_at"] = started_at
+    record_full_scan(settings.CAMPAIGNS, started_at, consistent=True)
+
+
+def _details_refresh_due(ctx: RunContext, state: Mapping[str, Any]) -> bool:
+    if ctx.options.reconcile is not None:
+        return ctx.options.reconcile
+    last = as_datetime(state.get("details_refreshed_at"))
+    if last is None:
+        return True
+    return (utc_now() - last).total_seconds() >= ctx.options.reconcile_every_days * 86400
+
+
+def _campaign_details(ctx: RunContext, campaign_id: int) -> tuple[dict[str, Any], list[Row], list[Row]]:
+    """v2 fields for the campaign row plus step and version rows; 404/409 become a status, not an error."""
+    try:
+        answer = ctx.client.campaign_details(campaign_id, settings.CAMPAIGNS)
+    except ApiError as exc:
+        if exc.status == 409 and exc.code == settings.UNSUPPORTED_CAMPAIGN_TYPE:
+            status = "UNSUPPORTED"
+        elif exc.status == 404:
+            status = "NOT_FOUND"
+        else:
+            raise
+        logger.info("Campaign %s: v2 details %s (%s)", campaign_id, status, exc.api_message)
+        return {"details_status": status, "details_error": exc.api_message or exc.code}, [], []
+    details = answer.body if isinstance(answer.body, Mapping) else {}
+    steps, versions = flatten_steps(campaign_id, details, answer.fetched_at)
+    return campaign_details_fields(details), steps, versions
+
+
+def _to_table(table: str, rows: list[Row]) -> Any:
+    columns = CAMPAIGN_STEPS_COLUMNS if table == settings.CAMPAIGN_STEPS else CAMPAIGN_STEP_VERSIONS_COLUMNS
+    key = (
+        ["campaign_id", "step_id"]
+        if table == settings.CAMPAIGN_STEPS
+        else ["campaign_id", "step_id", "version_id"]
+    )
+    return dlt.mark.with_hints(
+        rows,
+        dlt.mark.make_hints(
+            table_name=table,
+            write_disposition="merge",
+            primary_key=key,
+            merge_key="campaign_id",
+            columns=columns,
+            file_format="parquet",
+        ),
+        create_table_variant=True,
+    )
+
+
+# -- prospects ----------------------------------------------------------------------------------------
+
+
+@dlt.resource(name=settings.PROSPECTS, **_merge_hints(PROSPECTS_COLUMNS, ["id"]))
+def prospects(ctx: RunContext) -> Iterator[list[Row]]:
+    """Prospects: a full scan on the first and on reconcile runs, else the change streams."""
+    ctx.begin(settings.PROSPECTS)
+    state = dlt.current.resource_state()
+    fetch = ctx.fetcher(settings.PROSPECTS)
+    for page in _membership_or_prospect_pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key):
+        rows = [normalise_prospect(raw, page.answer.fetched_at) for raw in page.rows]
+        if rows:
+            ctx.client.stats.add_rows(settings.PROSPECTS, len(rows))
+            yield rows
+
+
+# -- campaign memberships -----------------------------------------------------------------------------
+
+
+@dlt.resource(
+    name=settings.CAMPAIGN_PROSPECTS,
+    **_merge_hints(CAMPAIGN_PROSPECTS_COLUMNS, ["campaign_id", "prospect_id"]),
+)
+def campaign_prospects(ctx: RunContext) -> Iterator[list[Row]]:
+    """Campaign memberships from `prospects?campaigns_id=<all campaigns>`, key (campaign_id, prospect_id).
+
+    Campaigns new since the last run are read in full; the others through the change streams.
+    """
+    ctx.begin(settings.CAMPAIGN_PROSPECTS)
+    state = dlt.current.resource_state()
+    fetch = ctx.fetcher(settings.CAMPAIGN_PROSPECTS)
+    ids = ctx.campaign_ids(settings.CAMPAIGN_PROSPECTS)
+    pages = _campaign_pages(ctx, state, fetch, settings.CAMPAIGN_PROSPECTS, ids)
+    for page in pages:
+        rows = [normalise_membership(raw, page.answer.fetched_at) for raw in page.rows]
+        if rows:
+            ctx.touch(row["campaign_id"] for row in rows)
+            ctx.client.stats.add_rows(settings.CAMPAIGN_PROSPECTS, len(rows))
+            yield rows
+
+
+def _campaign_pages(
+    ctx: RunContext, state: MutableMapping[str, Any], fetch: Any, table: str, ids: list[int]
+) -> Iterator[Page]:
+    """Pages of memberships: full scans for campaigns not read before, change streams for the rest."""
+    known = set(state.get("campaign_ids") or [])
+    has_cursor = state.get(UPDATED) is not None
+    full = ctx.full_scan_due(table, has_cursor)
+    old_ids = [] if full else [i for i in ids if i in known]
+    new_ids = ids if full else [i for i in ids if i not in known]
+    if full:
+        yield from _membership_or_prospect_pages(
+            ctx,
+            state,
+            fetch,
+            table,
+            [{"campaigns_id": join_ids(c)} for c in chunk_ids(ids)],
+            membership_key,
+            force_full=True,
+        )
+    else:
+        new_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(new_ids)]
+        started: list[datetime | None] = []
+        for params in new_params:
+            scan = AscendingScan(
+                fetch,
+                params,
+                sort_field=UPDATED,
+                value=lambda r: prospect_value(r, UPDATED),
+                key=membership_key,
+                since=None,
+                per_page=ctx.options.per_page,
+                on_repair=ctx.client.stats.add_repair,
+            )
+            yield from scan
+            started.append(scan.result.resume_from)
+        old_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(old_ids)]
+        if old_params:
+            yield from _change_stream_pages(
+                ctx, state, fetch, old_params, membership_key, extra_floor=started
+            )
+    state["campaign_ids"] = ids
+
+
+def _membership_or_prospect_pages(
+    ctx: RunContext,
+    state: MutableMapping[str, Any],
+    fetch: Any,
+    table: str,
+    param_sets: list[dict[str, Any]],
+    key: KeyOf,
+    force_full: bool = False,
+) -> Iterator[Page]:
+    """Full scan (first run, reconcile) or change streams, over one or more filter sets."""
+    has_cursor = state.get(UPDATED) is not None
+    if force_full or ctx.full_scan_due(table, has_cursor):
+        started_at = utc_now()
+        consistent = True
+        resumes: list[datetime | None] = []
+        for params in param_sets:
+            scan = AscendingScan(
+                fetch,
+                params,
+                sort_field=UPDATED,
+                value=lambda r: prospect_value(r, UPDATED),
+                key=key,
+                since=None,
+                per_page=ctx.options.per_page,
+                on_repair=ctx.client.stats.add_repair,
+            )
+            yield from scan
+            consistent = consistent and scan.result.consistent
+            resumes.append(scan.result.resume_from if scan.result.consistent else None)
+            if not scan.result.consistent:
+                consistent = False
+        if param_sets:
+            resume = earliest(resumes) if all(r is not None for r in resumes) else None
+            for name in CHANGE_CURSORS:
+                state[name] = resume
+            record_full_scan(table, started_at, consistent)
+        return
+    yield from _change_stream_pages(ctx, state, fetch, param_sets, key)
+
+
+def _change_stream_pages(
+    ctx: RunContext,
+    state: MutableMapping[str, Any],
+    fetch: Any,
+    param_sets: list[dict[str, Any]],
+    key: KeyOf,
+    extra_floor: Sequence[datetime | None] = (),
+) -> Iterator[Page]:
+    """The four change streams of a later run, each over every filter set.
+
+    1. `diff=updated>` (cursor − lag), ascending by `updated`;
+    2. `sort=-last_contacted` down to (cursor − lag): sends;
+    3. `sort=-last_replied` down to (cursor − lag): replies and autoreplies;
+    4. `status=BOUNCED&sort=-last_contacted` down to (cursor − lookback): bounces, which arrive after
+       the send they belong to.
+
+    Each cursor becomes the API time at which its stream started (the earliest over filter sets), so
+    whatever changes after that is read again next run; a stream that could not be read consistently
+    keeps a cursor no later than what it could not repair.
+    """
+    options = ctx.options
+    since = as_datetime(state.get(UPDATED))
+    updated_resumes: list[datetime | None] = list(extra_floor)
+    updated_ok = True
+    for params in param_sets:
+        scan = AscendingScan(
+            fetch,
+            params,
+            sort_field=UPDATED,
+            value=lambda r: prospect_value(r, UPDATED),
+            key=key,
+            since=since - options.lag if since else None,
+            per_page=options.per_page,
+            on_repair=ctx.client.stats.add_repair,
+        )
+        yield from scan
+        updated_resumes.append(scan.result.resume_from)
+        updated_ok = updated_ok and scan.result.resume_from is not None
+    new_cursors: dict[str, datetime | None] = {UPDATED: earliest(updated_resumes) if updated_ok else since}
+    floor = earliest(list(extra_floor))
+
+    recent: tuple[tuple[str, str, dict[str, str], timedelta], ...] = (
+        (LAST_CONTACTED, "last_contacted", {}, options.lag),
+        (LAST_REPLIED, "last_replied", {}, options.lag),
+        (BOUNCED, "last_contacted", {"status": "BOUNCED"}, options.lookback),
+    )
+    for cursor_name, field, extra, window in recent:
+        cursor = as_datetime(state.get(cursor_name)) or since
+        if cursor is None:
+            continue
+        resumes: list[datetime | None] = []
+        for params in param_sets:
+            stream = RecentScan(
+                fetch,
+                {**params, **extra},
+                sort_field=field,
+                value=lambda r, f=field: prospect_value(r, f),  # type: ignore[misc]
+                key=key,
+                threshold=cursor - window,
+                per_page=options.per_page,
+                on_repair=ctx.client.stats.add_repair,
+            )
+            yield from stream
+            resumes.append(stream.result.resume_from)
+        new_cursors[cursor_name] = earliest(resumes) if all(r is not None for r in resumes) else cursor
+    for name, value in new_cursors.items():
+        state[name] = earliest([value, floor]) if value is not None else value
+
+
+# -- opens and clicks ---------------------------------------------------------------------------------
+
+
+@dlt.resource(
+    name=settings.PROSPECT_OPENS,
+    **_merge_hints(PROSPECT_OPENS_COLUMNS, ["prospect_id", "campaign_id", "opened_at"]),
+)
+def prospect_opens(ctx: RunContext) -> Iterator[list[Row]]:
+    """Last open per (prospect, campaign) as observed each run: `activity=OPENED`, `diff=last_opened>`."""
+    ctx.begin(settings.PROSPECT_OPENS)
+    yield from _activity_rows(ctx, settings.PROSPECT_OPENS, "OPENED", "last_opened", membership_key)
+
+
+@dlt.resource(
+    name=settings.PROSPECT_CLICKS,
+    **_merge_hints(PROSPECT_CLICKS_COLUMNS, ["prospect_id", "campaign_id", "url", "clicked_at"]),
+)
+def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
+    """Last click per (prospect, campaign, url) seen each run: `activity=CLICKED`, `diff=last_clicked>`."""
+    ctx.begin(settings.PROSPECT_CLICKS)
+    yield from _activity_rows(ctx, settings.PROSPECT_CLICKS, "CLICKED", "last_clicked", click_key)
+
+
+def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: KeyOf) -> Iterator[list[Row]]:
+    state = dlt.current.resource_state()
+    fetch = ctx.fetcher(table)
+    ids = ctx.campaign_ids(table)
+    known = set(state.get("campaign_ids") or [])
+    cursor = as_datetime(state.get(field))
+    if cursor is None:
+        known = set()
+    since = cursor - ctx.options.lag if cursor is not None else None
+    groups = (
+        (None, [i for i in ids if i not in known]),
+        (since, [i for i in ids if i in known]),
+    )
+    normalise = normalise_open if activity == "OPENED" else normalise_click
+    resumes: list[datetime | None] = []
+    for window, group in groups:
+        for chunk in chunk_ids(group):
+            scan = AscendingScan(
+                fetch,
+                {"activity": activity, "campaigns_id": join_ids(chunk)},
+                sort_field=field,
+                value=lambda r: prospect_value(r, field),
+                key=key,
+                since=window,
+                per_page=ctx.options.per_page,
+                on_repair=ctx.client.stats.add_repair,
+            )
+            for page in scan:
+                rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]
+                if rows:
+                    ctx.touch(row["campaign_id"] for row in rows)
+                    ctx.client.stats.add_rows(table, len(rows))
+                    yield rows
+            resumes.append(scan.result.resume_from)
+    if resumes:
+        if all(r is not None for r in resumes):
+            state[field] = earliest(resumes)
+        elif cursor is None:
+            state[field] = None
+    state["campaign_ids"] = ids
+
+
+# -- campaign stats -----------------------------------------------------------------------------------
+
+
+@dlt.resource(
+    name=settings.CAMPAIGN_STATS, **_merge_hints(CAMPAIGN_STATS_COLUMNS, ["campaign_id", "captured_at"])
+)
+def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
+    """Vendor statistics, one request per campaign (`campaign_list?id=<id>` → `stats`), snapshot per run.
+
+    Fetched for campaigns that are new, changed, touched by membership/open/click changes in this run,
+    or whose last snapshot is older than `stats_max_age_hours`.
+    """
+    ctx.begin(settings.CAMPAIGN_STATS)
+    state = dlt.current.resource_state()
+    captured: MutableMapping[str, Any] = state.setdefault("captured", {})
+    ids = ctx.campaign_ids(settings.CAMPAIGN_STATS)
+    now = utc_now()
+    max_age = ctx.options.stats_max_age_hours * 3600
+    due = [
+        campaign_id
+        for campaign_id in ids
+        if campaign_id in ctx.changed_campaigns
+        or campaign_id in ctx.touched_campaigns
+        or (last := as_datetime(captured.get(str(campaign_id)))) is None
+        or (now - last).total_seconds() >= max_age
+    ]
+    for campaign_id in due:
+        raw_rows, answer = ctx.client.campaign_list(settings.CAMPAIGN_STATS, {"id": campaign_id})
+        match = [r for r in raw_rows if int(r.get("id", -1)) == campaign_id]
+        stats = match[0].get("stats") if match else None
+        if not isinstance(stats, Mapping):
+            logger.info("Campaign %s: no stats in the answer", campaign_id)
+            continue
+        captured[str(campaign_id)] = ctx.run_started
+        ctx.client.stats.add_rows(settings.CAMPAIGN_STATS, 1)
+        yield [normalise_stats(campaign_id, stats, ctx.run_started, answer.fetched_at)]
+    listed = {str(i) for i in ids}
+    for stale in [key for key in captured if key not in listed]:
+        del captured[stale]

@@ -1,0 +1,186 @@
+"""Shared run context and small helpers of the Woodpecker resources."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Hashable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dlt
+import orjson
+
+from . import settings
+from .client import Answer, WoodpeckerClient
+from .normalise import parse_timestamp
+from .paging import FetchPage, Row
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Source arguments that steer what the resources read (see `woodpecker_source`)."""
+
+    reconcile: bool | None = None
+    reconcile_every_days: float = settings.DEFAULT_RECONCILE_EVERY_DAYS
+    lag_seconds: float = settings.DEFAULT_LAG_SECONDS
+    activity_lookback_hours: float = settings.DEFAULT_ACTIVITY_LOOKBACK_HOURS
+    stats_max_age_hours: float = settings.DEFAULT_STATS_MAX_AGE_HOURS
+    per_page: int = settings.DEFAULT_PER_PAGE
+
+    @property
+    def lag(self) -> timedelta:
+        """Overlap subtracted from every cursor (clock skew, second resolution)."""
+        return timedelta(seconds=self.lag_seconds)
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far back the bounce stream looks (bounces arrive after the send)."""
+        return timedelta(hours=self.activity_lookback_hours)
+
+
+def utc_now() -> datetime:
+    """Local time in UTC (used for `_fetched_at`, snapshot ages and reconciliation start times)."""
+    return datetime.now(UTC)
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """A short, stable fingerprint of an API object (keys sorted)."""
+    return hashlib.sha1(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def chunk_ids(ids: Sequence[int], max_chars: int = settings.CAMPAIGN_IDS_MAX_URL_CHARS) -> list[list[int]]:
+    """Split ids so each comma-joined, URL-encoded list (`%2C` separators) stays within `max_chars`."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    length = 0
+    for campaign_id in ids:
+        cost = len(str(campaign_id)) + (3 if current else 0)
+        if current and length + cost > max_chars:
+            chunks.append(current)
+            current, length = [], 0
+            cost = len(str(campaign_id))
+        current.append(campaign_id)
+        length += cost
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def join_ids(ids: Sequence[int]) -> str:
+    """`1,2,3` for a `campaigns_id=` / `id=` filter."""
+    return ",".join(str(i) for i in ids)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A cursor read back from state (a datetime, or an ISO string from older state) as aware UTC."""
+    if value is None or value == "":
+        return None
+    return parse_timestamp(value)
+
+
+def earliest(values: Sequence[datetime | None]) -> datetime | None:
+    """The earliest of the non-None values (None when there are none)."""
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def membership_key(row: Mapping[str, Any]) -> Hashable:
+    """Identity of a `campaigns_id=` row: (campaign id, prospect id)."""
+    return (row.get("campaign_id"), row.get("id"))
+
+
+def click_key(row: Mapping[str, Any]) -> Hashable:
+    """Identity of an `activity=CLICKED` row: (campaign id, prospect id, url)."""
+    return (row.get("campaign_id"), row.get("id"), row.get("click_url"))
+
+
+def prospect_key(row: Mapping[str, Any]) -> Hashable:
+    """Identity of a prospect row."""
+    return row.get("id")
+
+
+@dataclass
+class RunContext:
+    """What the resources of one source run share: the client, the campaign list and what changed.
+
+    Resources run one after another in `fifo` mode, so a later resource sees what earlier ones recorded
+    (e.g. `campaign_stats` sees the campaigns touched by membership changes). A source object reused for a
+    second run resets the context when a resource starts for the second time.
+    """
+
+    client: WoodpeckerClient
+    options: SourceOptions
+    run_started: datetime = field(default_factory=utc_now)
+    changed_campaigns: set[int] = field(default_factory=set)
+    touched_campaigns: set[int] = field(default_factory=set)
+    _campaigns: tuple[list[Row], Answer] | None = None
+    _begun: set[str] = field(default_factory=set)
+
+    def begin(self, resource: str) -> None:
+        """Mark `resource` as started; a repeated start means a new run, which clears the shared data."""
+        if resource in self._begun:
+            self._begun.clear()
+            self._campaigns = None
+            self.changed_campaigns.clear()
+            self.touched_campaigns.clear()
+            self.run_started = utc_now()
+        self._begun.add(resource)
+
+    def fetcher(self, resource: str) -> FetchPage:
+        """A page reader of `GET /rest/v1/prospects` counted under `resource`."""
+
+        def fetch(params: Mapping[str, Any]) -> tuple[list[Row], Answer]:
+            return self.client.prospects_page(params, resource)
+
+        return fetch
+
+    def campaign_list(self, resource: str) -> tuple[list[Row], Answer]:
+        """The full v1 campaign list, requested once per run whichever resource asks first."""
+        if self._campaigns is None:
+            self._campaigns = self.client.campaign_list(resource)
+        return self._campaigns
+
+    def campaign_ids(self, resource: str) -> list[int]:
+        """Ids of every campaign the account lists this run, ascending."""
+        rows, _ = self.campaign_list(resource)
+        return sorted({int(row["id"]) for row in rows})
+
+    def touch(self, campaign_ids: Iterator[Any] | Sequence[Any]) -> None:
+        """Record campaigns whose memberships, opens or clicks changed in this run."""
+        for campaign_id in campaign_ids:
+            if campaign_id not in (None, ""):
+                self.touched_campaigns.add(int(campaign_id))
+
+    def full_scan_due(self, table: str, has_cursor: bool) -> bool:
+        """Whether `table` is read in full this run: first run, `reconcile=True`, or by schedule."""
+        if not has_cursor or self.options.reconcile is True:
+            return True
+        if self.options.reconcile is False:
+            return False
+        last = last_full_scan(table)
+        if last is None:
+            return True
+        return utc_now() - last >= timedelta(days=self.options.reconcile_every_days)
+
+
+def reconcile_state() -> MutableMapping[str, Any]:
+    """The source-state section where full scans are recorded for reconciliation."""
+    state = dlt.current.source_state()
+    section: MutableMapping[str, Any] = state.setdefault("reconcile", {})
+    return section
+
+
+def last_full_scan(table: str) -> datetime | None:
+    """When the last full scan of `table` started (local UTC), from source state."""
+    record = reconcile_state().get(table)
+    return as_datetime(record.get("started_at")) if record else None
+
+
+def record_full_scan(table: str, started_at: datetime, consistent: bool) -> None:
+    """Remember a finished full scan; a consistent one lets the pipeline flag rows not seen since it began."""
+    reconcile_state()[table] = {"started_at": started_at.isoformat(), "consistent": bool(consistent)}
+    logger.info("Full scan of %s finished (%s)", table, "consistent" if consistent else "inconsistent")

@@ -1,0 +1,219 @@
+"""Pure functions that turn Woodpecker answers into the rows described in docs/tables.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from . import settings
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse a Woodpecker timestamp into an aware UTC datetime.
+
+    Accepts `2025-03-21T08:11:35+0100` (v1), `+01:00` offsets and naive values (taken as UTC, as the
+    v2 `delivered` field has no offset). `""` and None give None.
+
+    Raises:
+        ValueError: For a non-empty value that is not a timestamp.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_diff_timestamp(value: datetime) -> str:
+    """Format a `diff` filter value the way the API documents it: `2025-01-15T08:00:00+0000`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def normalise_interest(value: Any) -> Any:
+    """Interest values with one spelling: `MAYBE-LATER` → `MAYBE_LATER`; `""` → None."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value.replace("-", "_").upper() if value else None
+    return value
+
+
+def _empty_to_none(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: (None if value == "" else value) for key, value in row.items()}
+
+
+def normalise_prospect(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """A `prospects` row from one prospect object of `GET /rest/v1/prospects`.
+
+    `"last replied"` becomes `last_replied`, `snipet1`–`snipet4` (duplicates of `snippet1`–`snippet4`) are
+    dropped, dates become aware UTC datetimes, `""` becomes None; unknown fields pass through.
+    """
+    row = _empty_to_none(raw)
+    for legacy in settings.LEGACY_SNIPPET_FIELDS:
+        row.pop(legacy, None)
+    if settings.LAST_REPLIED_API_KEY in row:
+        replied = row.pop(settings.LAST_REPLIED_API_KEY)
+        row["last_replied"] = replied if replied is not None else row.get("last_replied")
+    for field in settings.PROSPECT_DATE_FIELDS:
+        if field in row:
+            row[field] = parse_timestamp(row[field])
+    for field in settings.INTEREST_FIELDS:
+        if field in row:
+            row[field] = normalise_interest(row[field])
+    row[settings.FETCHED_AT] = fetched_at
+    return row
+
+
+def prospect_value(raw: Mapping[str, Any], field: str) -> datetime | None:
+    """A timestamp field of a raw prospect object (`last_replied` is served as `"last replied"`)."""
+    if field == "last_replied":
+        return parse_timestamp(raw.get(settings.LAST_REPLIED_API_KEY) or raw.get("last_replied"))
+    if field == "last_opened":
+        return parse_timestamp(raw.get("last_open") or raw.get("last_opened"))
+    return parse_timestamp(raw.get(field))
+
+
+def normalise_membership(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """A `campaign_prospects` row from one row of `GET /rest/v1/prospects?campaigns_id=…`."""
+    row: dict[str, Any] = {"campaign_id": int(raw["campaign_id"]), "prospect_id": int(raw["id"])}
+    for field in settings.MEMBERSHIP_FIELDS:
+        value = raw.get(field)
+        row[field] = None if value == "" else value
+    row["interested"] = normalise_interest(row.get("interested"))
+    row[settings.FETCHED_AT] = fetched_at
+    return row
+
+
+def normalise_open(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any] | None:
+    """A `prospect_opens` row from an `activity=OPENED` row, or None when it carries no open time."""
+    opened_at = prospect_value(raw, "last_opened")
+    if opened_at is None or raw.get("campaign_id") in (None, ""):
+        return None
+    return {
+        "prospect_id": int(raw["id"]),
+        "campaign_id": int(raw["campaign_id"]),
+        "opened_at": opened_at,
+        settings.FETCHED_AT: fetched_at,
+    }
+
+
+def normalise_click(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any] | None:
+    """A `prospect_clicks` row from an `activity=CLICKED` row, or None when it has no click."""
+    clicked_at = parse_timestamp(raw.get("last_clicked"))
+    url = raw.get("click_url")
+    if clicked_at is None or not url or raw.get("campaign_id") in (None, ""):
+        return None
+    return {
+        "prospect_id": int(raw["id"]),
+        "campaign_id": int(raw["campaign_id"]),
+        "url": url,
+        "clicked_at": clicked_at,
+        settings.FETCHED_AT: fetched_at,
+    }
+
+
+def normalise_campaign(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """A `campaigns` row (v1 part) from one `campaign_list` object; `stats` is not part of it."""
+    row = _empty_to_none({k: v for k, v in raw.items() if k != "stats"})
+    row["id"] = int(row["id"])
+    for field in settings.CAMPAIGN_DATE_FIELDS:
+        if field in row:
+            row[field] = parse_timestamp(row[field])
+    row[settings.FETCHED_AT] = fetched_at
+    return row
+
+
+def normalise_stats(
+    campaign_id: int, stats: Mapping[str, Any], captured_at: datetime, fetched_at: datetime
+) -> dict[str, Any]:
+    """A `campaign_stats` row: the counters of `campaign_list?id=<id>` → `stats`."""
+    row: dict[str, Any] = {"campaign_id": campaign_id, "captured_at": captured_at}
+    for key, value in stats.items():
+        if key in settings.STATS_DROPPED:
+            continue
+        row[settings.STATS_RENAMES.get(key, key)] = value
+    row[settings.FETCHED_AT] = fetched_at
+    return row
+
+
+def campaign_details_fields(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The v2 fields copied onto the campaign row, with `details_status="OK"`."""
+    settings_obj = details.get("settings") or {}
+    fields: dict[str, Any] = {key: settings_obj.get(key) for key in settings.V2_SETTINGS_FIELDS}
+    fields["email_account_ids"] = details.get("email_account_ids")
+    fields["details_status"] = "OK"
+    fields["details_error"] = None
+    return fields
+
+
+def walk_steps(root: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
+    """The steps of a v2 step tree in order, following `followup` from the `START` node (excluded)."""
+    node = root.get("followup") if root and root.get("type") == "START" else root
+    seen: set[int] = set()
+    while isinstance(node, Mapping) and id(node) not in seen:
+        seen.add(id(node))
+        yield node
+        node = node.get("followup")
+
+
+def sending_days(delivery_time: Mapping[str, Any] | None) -> str | None:
+    """Days with a sending window, in week order, e.g. `"MON,TUE,FRI"`."""
+    if not delivery_time:
+        return None
+    days = [day[:3] for day in settings.WEEKDAYS if delivery_time.get(day)]
+    return ",".join(days) or None
+
+
+def flatten_steps(
+    campaign_id: int, details: Mapping[str, Any], fetched_at: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`campaign_steps` and `campaign_step_versions` rows of one campaign's v2 step tree.
+
+    Steps are numbered 1..n from the first step after `START`.
+    """
+    steps: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    for number, step in enumerate(walk_steps(details.get("steps")), start=1):
+        followup_after = step.get("followup_after") or {}
+        range_ = followup_after.get("range")
+        value = followup_after.get("value")
+        hours = settings.FOLLOWUP_RANGE_HOURS.get(str(range_).upper()) if range_ else None
+        step_versions = (step.get("body") or {}).get("versions") or []
+        steps.append(
+            {
+                "campaign_id": campaign_id,
+                "step_id": step.get("id"),
+                "step_number": number,
+                "type": step.get("type"),
+                "followup_after_range": range_,
+                "followup_after_value": value,
+                "wait_hours": value * hours if hours is not None and isinstance(value, int | float) else None,
+                "delivery_time": step.get("delivery_time"),
+                "sending_days": sending_days(step.get("delivery_time")),
+                "version_count": len(step_versions),
+                settings.FETCHED_AT: fetched_at,
+            }
+        )
+        for version in step_versions:
+            versions.append(
+                {
+                    "campaign_id": campaign_id,
+                    "step_id": step.get("id"),
+                    "step_number": number,
+                    "version_id": version.get("id"),
+                    "version": version.get("version"),
+                    "subject": version.get("subject"),
+                    "message": version.get("message"),
+                    "signature": version.get("signature"),
+                    "track_opens": version.get("track_opens"),
+                    settings.FETCHED_AT: fetched_at,
+                }
+            )
+    return [_empty_to_none(s) for s in steps], [_empty_to_none(v) for v in versions]

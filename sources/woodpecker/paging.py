@@ -1,0 +1,366 @@
+"""Page-number paging over data that may change while it is being read.
+
+Woodpecker pages by number (`page`, `per_page`) and counts matching rows in `X-Total-Count`. While a
+scan runs, a row updated after its page was read moves to the end of an ascending sort and shifts the
+rows behind it back by one; a deleted row shifts them back too. Either way the first row of a later page
+slides onto a page already read and would be skipped. `AscendingScan` notices such disturbances and
+re-reads from the affected page boundary with a fresh `diff` window; `RecentScan` reads the newest rows
+of a descending sort until they fall below a threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import settings
+from .client import Answer
+from .normalise import format_diff_timestamp
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+FetchPage = Callable[[Mapping[str, Any]], tuple[list[Row], Answer]]
+ValueOf = Callable[[Mapping[str, Any]], datetime | None]
+KeyOf = Callable[[Mapping[str, Any]], Hashable]
+
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass
+class Page:
+    """Rows of one answer (already filtered by the scan) and the answer itself."""
+
+    rows: list[Row]
+    answer: Answer
+
+
+@dataclass
+class ScanResult:
+    """What a finished scan guarantees.
+
+    Attributes:
+        consistent: Every row that matched the filter and stayed unchanged through the scan was read.
+        started: API time (`Date` header) of the scan's first answer.
+        resume_from: Where the next run's window may start (it subtracts its lag): the scan start when
+            consistent, else no later than the first page boundary that could not be repaired.
+        requests: Pages requested (retries not counted).
+        rows: Rows returned.
+        repairs: Re-reads from a disturbed boundary.
+        total: `X-Total-Count` of the last answer.
+    """
+
+    consistent: bool = True
+    started: datetime | None = None
+    resume_from: datetime | None = None
+    requests: int = 0
+    rows: int = 0
+    repairs: int = 0
+    total: int | None = None
+    keys: set[Hashable] = field(default_factory=set)
+
+
+def _floor_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+class AscendingScan:
+    """Every row matching `params`, ascending by `sort_field`, optionally only those changed after `since`.
+
+    Iterate to get the pages; `result` is complete when iteration ends. Requests stop as soon as
+    `X-Total-Count` is reached, so N rows cost ⌈N/per_page⌉ requests when nothing changes.
+
+    Disturbances noticed within a pass (each names the page boundary from which rows may have slid):
+    a key read twice (it changed after its first page), `X-Total-Count` changing between pages,
+    fewer pages than the count promised, and a row changed since the pass began that is not a repeat
+    (an addition, which may hide a deletion in the same gap). The scan then re-reads with
+    `diff=<field>>` set just below the last value read before that boundary, up to `max_repairs` times.
+
+    Args:
+        fetch: Reads one page: params → (rows, answer).
+        params: Filters of every request (without `page`, `per_page`, `sort`, `diff`).
+        sort_field: Sort and `diff` key, e.g. `updated`, `last_opened`.
+        value: The row's value of that key.
+        key: The row's identity within the stream.
+        since: Only rows with value > since (None: all rows).
+        per_page: Page size.
+        max_repairs: Re-reads allowed before the scan gives up and reports itself inconsistent.
+        on_repair: Called once per re-read.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        params: Mapping[str, Any],
+        *,
+        sort_field: str,
+        value: ValueOf,
+        key: KeyOf,
+        since: datetime | None,
+        per_page: int,
+        max_repairs: int = settings.MAX_REPAIRS,
+        on_repair: Callable[[], None] | None = None,
+    ) -> None:
+        self.fetch = fetch
+        self.params = dict(params)
+        self.sort_field = sort_field
+        self.value = value
+        self.key = key
+        self.since = since
+        self.per_page = per_page
+        self.max_repairs = max_repairs
+        self.on_repair = on_repair
+        self.result = ScanResult()
+        self._values: dict[Hashable, datetime | None] = {}
+
+    def __iter__(self) -> Iterator[Page]:
+        window = self.since
+        while True:
+            outcome = _PassOutcome()
+            yield from self._pass(window, outcome)
+            if outcome.broken:
+                self.result.consistent = False
+                self.result.resume_from = self.since
+                return
+            if outcome.restart_from is _NO_REPAIR:
+                self._finish(None)
+                return
+            if self.result.repairs >= self.max_repairs:
+                self._finish(outcome.restart_from, gave_up=True)
+                return
+            self.result.repairs += 1
+            if self.on_repair is not None:
+                self.on_repair()
+            restart = outcome.restart_from
+            window = restart - ONE_SECOND if isinstance(restart, datetime) else self.since
+            logger.info(
+                "Rows moved while paging %s sorted by %s; re-reading from %s",
+                self.params or "all rows",
+                self.sort_field,
+                window.isoformat() if window else "the start",
+            )
+
+    def _finish(self, unrepaired: object, gave_up: bool = False) -> None:
+        started = self.result.started
+        if not gave_up:
+            self.result.consistent = True
+            self.result.resume_from = started
+            return
+        self.result.consistent = False
+        floor = unrepaired if isinstance(unrepaired, datetime) else self.since
+        if floor is None or started is None:
+            self.result.resume_from = floor
+        else:
+            self.result.resume_from = min(floor, started)
+
+    def _pass(self, window: datetime | None, outcome: _PassOutcome) -> Iterator[Page]:
+        """One read from `window` to the end; records where a re-read must start in `outcome`."""
+        params = dict(self.params)
+        params["sort"] = f"+{self.sort_field}"
+        if window is not None:
+            params["diff"] = f"{self.sort_field}>{format_diff_timestamp(window)}"
+        seen: dict[Hashable, int] = {}
+        page_last: list[datetime | None] = [None]  # page_last[b]: highest value read up to page b
+        page_time: list[datetime] = []
+        flags: list[int] = []
+        pass_start: datetime | None = None
+        prev_total: int | None = None
+        max_total = 0
+        page_no = 0
+        while True:
+            page_no += 1
+            rows, answer = self.fetch({**params, "page": page_no, "per_page": self.per_page})
+            self.result.requests += 1
+            self.result.rows += len(rows)
+            self.result.total = answer.total
+            if self.result.started is None:
+                self.result.started = answer.server_time
+            if pass_start is None:
+                pass_start = _floor_second(answer.server_time)
+            page_time.append(answer.server_time)
+            total = answer.total
+            if prev_total is not None and total is not None and total != prev_total and page_no > 1:
+                flags.append(page_no - 1)
+            highest = page_last[-1]
+            new_keys = 0
+            for row in rows:
+                key = self.key(row)
+                first_page = seen.get(key)
+                value = self.value(row)
+                if first_page is not None and first_page < page_no:
+                    flags.append(first_page)
+                elif first_page is None:
+                    seen[key] = page_no
+                    new_keys += 1
+                    known = key in self._values and self._values[key] == value
+                    if value is not None and value >= pass_start and not known:
+                        flags.append(self._boundary_before(value, page_time))
+                self._values[key] = value
+                self.result.keys.add(key)
+                if value is not None and (highest is None or value > highest):
+                    highest = value
+            page_last.append(highest)
+            yield Page(rows, answer)
+            if total is not None:
+                max_total = max(max_total, total)
+            expected_more = prev_total is not None and (page_no - 1) * self.per_page < prev_total
+            if not rows:
+                if page_no > 1 and expected_more:
+                    flags.append(page_no - 1)
+                break
+            if total is not None and page_no * self.per_page >= total:
+                break
+            if len(rows) < self.per_page:
+                if total is not None and page_no > 1:
+                    flags.append(page_no - 1)
+                break
+            if total is None and new_keys == 0:
+                outcome.broken = True  # the server repeats pages: stop rather than loop
+                break
+            if total is not None and page_no >= max_total // self.per_page + settings.EXTRA_PAGES_ALLOWED:
+                outcome.broken = True
+                break
+            prev_total = total
+        boundaries = [b for b in flags if 1 <= b < page_no]
+        if boundaries:
+            first = min(boundaries)
+            outcome.restart_from = page_last[first]
+        else:
+            outcome.restart_from = _NO_REPAIR
+
+    @staticmethod
+    def _boundary_before(changed_at: datetime, page_time: list[datetime]) -> int:
+        """The first page boundary a change at `changed_at` can have disturbed (pages are 1-based)."""
+        for index, served in enumerate(page_time, start=1):
+            if _floor_second(served) >= changed_at:
+                return max(1, index - 1)
+        return max(1, len(page_time) - 1)
+
+
+class _NoRepair:
+    pass
+
+
+_NO_REPAIR = _NoRepair()
+
+
+@dataclass
+class _PassOutcome:
+    restart_from: object = _NO_REPAIR
+    broken: bool = False
+
+
+class RecentScan:
+    """The newest rows of a descending sort, down to `threshold` (rows below it are not returned).
+
+    A first probe page of `probe_size` rows usually settles it in one small request; when every probed row
+    is recent the scan continues with full pages from the top. Rows without a value are taken to sort
+    last (the scan stops at them) unless they come first, in which case they are skipped. A change of
+    `X-Total-Count` between pages (a deletion can make a row slide past a page boundary) restarts the scan
+    from the top, up to `max_repairs` times.
+
+    Args:
+        fetch: Reads one page: params → (rows, answer).
+        params: Filters of every request (without `page`, `per_page`, `sort`).
+        sort_field: Sort key, e.g. `last_contacted`, `last_replied`.
+        value: The row's value of that key.
+        key: The row's identity within the stream.
+        threshold: Oldest value of interest.
+        per_page: Page size after the probe.
+        probe_size: Size of the first page.
+        max_repairs: Restarts allowed.
+        on_repair: Called once per restart.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        params: Mapping[str, Any],
+        *,
+        sort_field: str,
+        value: ValueOf,
+        key: KeyOf,
+        threshold: datetime,
+        per_page: int,
+        probe_size: int = settings.PROBE_PAGE_SIZE,
+        max_repairs: int = settings.MAX_REPAIRS,
+        on_repair: Callable[[], None] | None = None,
+    ) -> None:
+        self.fetch = fetch
+        self.params = dict(params)
+        self.sort_field = sort_field
+        self.value = value
+        self.key = key
+        self.threshold = threshold
+        self.per_page = per_page
+        self.probe_size = min(probe_size, per_page)
+        self.max_repairs = max_repairs
+        self.on_repair = on_repair
+        self.result = ScanResult()
+
+    def __iter__(self) -> Iterator[Page]:
+        size = self.probe_size
+        while True:
+            disturbed = yield from self._pass(size)
+            if not disturbed:
+                self.result.consistent = True
+                self.result.resume_from = self.result.started
+                return
+            if self.result.repairs >= self.max_repairs:
+                self.result.consistent = False
+                self.result.resume_from = None
+                return
+            self.result.repairs += 1
+            if self.on_repair is not None:
+                self.on_repair()
+            size = self.per_page
+
+    def _pass(self, size: int) -> Generator[Page, None, bool]:
+        params = {**self.params, "sort": f"-{self.sort_field}"}
+        seen: set[Hashable] = set()
+        page_no = 1
+        prev_total: int | None = None
+        disturbed = False
+        seen_value = False
+        while True:
+            rows, answer = self.fetch({**params, "page": page_no, "per_page": size})
+            self.result.requests += 1
+            self.result.total = answer.total
+            if self.result.started is None:
+                self.result.started = answer.server_time
+            if prev_total is not None and answer.total is not None and answer.total != prev_total:
+                disturbed = True
+            prev_total = answer.total
+            keep: list[Row] = []
+            reached_end = False
+            repeated = bool(rows) and all(self.key(row) in seen for row in rows)
+            seen.update(self.key(row) for row in rows)
+            for row in rows:
+                value = self.value(row)
+                if value is None:
+                    if seen_value:
+                        reached_end = True
+                        break
+                    continue
+                seen_value = True
+                if value < self.threshold:
+                    reached_end = True
+                    break
+                keep.append(row)
+            self.result.rows += len(keep)
+            self.result.keys.update(self.key(r) for r in keep)
+            yield Page(keep, answer)
+            if reached_end or len(rows) < size or (repeated and size == self.per_page):
+                break
+            if answer.total is not None and page_no * size >= answer.total:
+                break
+            if size < self.per_page:
+                size, page_no = self.per_page, 1  # everything probed was recent: continue with full pages
+                continue
+            page_no += 1
+            if answer.total is not None and page_no > answer.total // size + settings.EXTRA_PAGES_ALLOWED:
+                break
+        return disturbed

@@ -1,0 +1,123 @@
+"""Column hints of every table (the contract in docs/tables.md)."""
+
+from __future__ import annotations
+
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+
+from . import settings
+
+
+def _cols(**types: str) -> TTableSchemaColumns:
+    columns: TTableSchemaColumns = {}
+    for name, data_type in types.items():
+        column: TColumnSchema = {"name": name, "data_type": data_type, "nullable": True}  # type: ignore[typeddict-item]
+        columns[name] = column
+    return columns
+
+
+def _bookkeeping(deleted_at: bool) -> TTableSchemaColumns:
+    columns: TTableSchemaColumns = {
+        settings.FETCHED_AT: {
+            "name": settings.FETCHED_AT,
+            "data_type": "timestamp",
+            "nullable": False,
+            "dedup_sort": "desc",
+        }
+    }
+    if deleted_at:
+        columns[settings.DELETED_AT] = {
+            "name": settings.DELETED_AT,
+            "data_type": "timestamp",
+            "nullable": True,
+        }
+    return columns
+
+
+PROSPECT_TEXT = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "industry",
+    "website",
+    "linkedin_url",
+    "tags",
+    "title",
+    "phone",
+    "address",
+    "city",
+    "state",
+    "country",
+    "status",
+    *(f"snippet{i}" for i in range(1, 16)),
+)
+
+PROSPECTS_COLUMNS: TTableSchemaColumns = {
+    **_cols(id="bigint", organization_id="bigint"),
+    **_cols(**dict.fromkeys(PROSPECT_TEXT, "text")),
+    **_cols(last_contacted="timestamp", last_replied="timestamp", updated="timestamp"),
+    **_cols(encrypted="bool", snippet_labels="json"),
+    **_bookkeeping(deleted_at=True),
+}
+
+CAMPAIGNS_COLUMNS: TTableSchemaColumns = {
+    **_cols(id="bigint", name="text", status="text", from_name="text", from_email="text"),
+    **_cols(created="timestamp", from_names="json", from_emails="json", gdpr_unsubscribe="bool"),
+    **_cols(folder_name="text", folder_id="bigint", per_day="bigint"),
+    **_cols(timezone="text", prospect_timezone="bool", daily_enroll="bigint", list_unsubscribe="bool"),
+    **_cols(email_account_ids="json", details_status="text", details_error="text"),
+    **_bookkeeping(deleted_at=True),
+}
+
+CAMPAIGN_STEPS_COLUMNS: TTableSchemaColumns = {
+    **_cols(campaign_id="bigint", step_id="text", step_number="bigint", type="text"),
+    **_cols(followup_after_range="text", followup_after_value="bigint", wait_hours="bigint"),
+    **_cols(delivery_time="json", sending_days="text", version_count="bigint"),
+    **_bookkeeping(deleted_at=False),
+}
+
+CAMPAIGN_STEP_VERSIONS_COLUMNS: TTableSchemaColumns = {
+    **_cols(campaign_id="bigint", step_id="text", step_number="bigint", version_id="text", version="text"),
+    **_cols(subject="text", message="text", signature="text", track_opens="bool"),
+    **_bookkeeping(deleted_at=False),
+}
+
+CAMPAIGN_PROSPECTS_COLUMNS: TTableSchemaColumns = {
+    **_cols(campaign_id="bigint", prospect_id="bigint", status="text", sent_mails="bigint"),
+    **_cols(interested="text", campaign_email="text", campaign_name="text"),
+    **_bookkeeping(deleted_at=True),
+}
+
+STATS_COUNTERS = (
+    "prospects",
+    "sent",
+    "delivery",
+    "opened",
+    "clicked",
+    "replied",
+    "autoreplied",
+    "bounced",
+    "invalid",
+    "optout",
+    "interested",
+    "not_interested",
+    "maybe_later",
+    "queue",
+    "to_check",
+)
+
+CAMPAIGN_STATS_COLUMNS: TTableSchemaColumns = {
+    **_cols(campaign_id="bigint", captured_at="timestamp"),
+    **_cols(**dict.fromkeys(STATS_COUNTERS, "bigint")),
+    **_bookkeeping(deleted_at=False),
+}
+
+PROSPECT_OPENS_COLUMNS: TTableSchemaColumns = {
+    **_cols(prospect_id="bigint", campaign_id="bigint", opened_at="timestamp"),
+    **_bookkeeping(deleted_at=False),
+}
+
+PROSPECT_CLICKS_COLUMNS: TTableSchemaColumns = {
+    **_cols(prospect_id="bigint", campaign_id="bigint", url="text", clicked_at="timestamp"),
+    **_bookkeeping(deleted_at=False),
+}

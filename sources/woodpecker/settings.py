@@ -1,0 +1,78 @@
+"""Constants of the Woodpecker source: endpoints, defaults, field names and limits."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.woodpecker.co"
+
+# Endpoints (joined to the base URL, which carries scheme and host only).
+PROSPECTS_PATH = "/rest/v1/prospects"
+CAMPAIGN_LIST_PATH = "/rest/v1/campaign_list"
+CAMPAIGN_V2_PATH = "/rest/v2/campaigns/{campaign_id}"
+
+API_KEY_HEADER = "x-api-key"
+SECRET_LOCATION_HINT = "SOURCES__WOODPECKER__API_KEY or [sources.woodpecker] api_key in .dlt/secrets.toml"
+
+# Defaults of the source arguments (documented in docs/source.md).
+DEFAULT_PER_PAGE = 1000
+MAX_PER_PAGE = 1000
+DEFAULT_LAG_SECONDS = 120
+DEFAULT_ACTIVITY_LOOKBACK_HOURS = 72.0
+DEFAULT_STATS_MAX_AGE_HOURS = 24.0
+DEFAULT_RECONCILE_EVERY_DAYS = 7.0
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_BACKOFF_FACTOR = 1.0
+# Longest single wait between two attempts; the exponential series 1, 2, 4 … 64 s stays below it.
+MAX_RETRY_DELAY_S = 120.0
+
+# Recent-activity streams first ask for a small page: one cheap request when little happened.
+PROBE_PAGE_SIZE = 100
+# How many times one scan re-reads from a disturbed page boundary before leaving the rest to the next run.
+MAX_REPAIRS = 4
+# Hard stop for a scan whose pages never end (a server ignoring `page`): pages beyond total/per_page.
+EXTRA_PAGES_ALLOWED = 2
+# Query budget for the comma-separated campaign ids; the encoded comma is 3 characters ("%2C").
+CAMPAIGN_IDS_MAX_URL_CHARS = 1500
+
+# Woodpecker's codes and types that change how an answer is handled.
+THROTTLE_CODE = "E_TOO_MANY_REQUESTS"
+AUTH_CODES = {401: "E_SESSION", 403: "E_NO_PERMISSION"}
+UNSUPPORTED_CAMPAIGN_TYPE = "API_UNSUPPORTED_CAMPAIGN_FEATURES"
+
+# Resource / table names.
+CAMPAIGNS = "campaigns"
+CAMPAIGN_STEPS = "campaign_steps"
+CAMPAIGN_STEP_VERSIONS = "campaign_step_versions"
+PROSPECTS = "prospects"
+CAMPAIGN_PROSPECTS = "campaign_prospects"
+CAMPAIGN_STATS = "campaign_stats"
+PROSPECT_OPENS = "prospect_opens"
+PROSPECT_CLICKS = "prospect_clicks"
+
+# Tables whose rows disappear in Woodpecker without a trace and are reconciled by a full scan.
+RECONCILED_TABLES = (CAMPAIGNS, PROSPECTS, CAMPAIGN_PROSPECTS)
+
+# Prospect fields.
+PROSPECT_DATE_FIELDS = ("last_contacted", "last_replied", "updated")
+LEGACY_SNIPPET_FIELDS = ("snipet1", "snipet2", "snipet3", "snipet4")
+LAST_REPLIED_API_KEY = "last replied"
+INTEREST_FIELDS = ("interested",)
+
+# Membership rows (`campaigns_id=` mode) carry the prospect's fields; these belong to the membership.
+MEMBERSHIP_FIELDS = ("status", "sent_mails", "interested", "campaign_email", "campaign_name")
+
+# v1 campaign_list fields that hold nested values.
+CAMPAIGN_DATE_FIELDS = ("created",)
+
+# campaign_list?id=<one> → stats; `check` is renamed, per-step `emails` are not loaded.
+STATS_RENAMES = {"check": "to_check"}
+STATS_DROPPED = ("emails",)
+
+# v2 campaign settings copied onto the campaign row.
+V2_SETTINGS_FIELDS = ("timezone", "prospect_timezone", "daily_enroll", "list_unsubscribe")
+
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+FOLLOWUP_RANGE_HOURS = {"DAY": 24, "HOUR": 1}
+
+FETCHED_AT = "_fetched_at"
+DELETED_AT = "deleted_at"
