@@ -1,0 +1,35 @@
+"""Transpiling the models from the source dialect (DuckDB) to a destination's dialect."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlglot
+from sqlglot.errors import ErrorLevel
+
+from . import settings
+
+
+@lru_cache(maxsize=512)
+def to_dialect(sql: str, dialect: str) -> str:
+    """Rewrite one statement written in the source dialect for `dialect`.
+
+    Args:
+        sql: One SQL statement in the DuckDB dialect.
+        dialect: A sqlglot dialect name (`duckdb`, `postgres`, `bigquery`, `snowflake`, …).
+
+    Returns:
+        The statement in the target dialect (unchanged for the source dialect).
+
+    Raises:
+        sqlglot.errors.SqlglotError: When the statement cannot be parsed or uses a construct the
+            target dialect does not support.
+    """
+    if dialect == settings.SOURCE_DIALECT:
+        return sql
+    statements = sqlglot.transpile(
+        sql, read=settings.SOURCE_DIALECT, write=dialect, unsupported_level=ErrorLevel.RAISE
+    )
+    if len(statements) != 1:
+        raise ValueError(f"expected one statement, got {len(statements)}")
+    return statements[0]

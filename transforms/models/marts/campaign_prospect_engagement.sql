@@ -1,0 +1,76 @@
+-- One row per live campaign membership (grain: campaign_id × prospect_id): what happened to one
+-- prospect in one campaign. Flags come from the campaign-local status and interest, opens and clicks
+-- from the observed history. The prospect-level `last_contacted` / `last_replied` times are attributed
+-- to this membership only when it is the prospect's single contacted (resp. replied) membership.
+WITH joined AS (
+    SELECT
+        m.campaign_id,
+        m.prospect_id,
+        c.campaign_name,
+        p.email,
+        p.email_domain,
+        p.company,
+        m.status,
+        m.interest,
+        m.campaign_email,
+        m.sent_mails,
+        o.observed_opens,
+        o.first_opened_at,
+        o.last_opened_at,
+        k.clicked_links,
+        k.observed_clicks,
+        k.first_clicked_at,
+        k.last_clicked_at,
+        CASE
+            WHEN m.sent_mails > 0 AND a.campaigns_contacted = 1 THEN p.last_contacted_at
+        END AS last_contacted_at,
+        CASE
+            WHEN m.status = 'REPLIED' AND a.campaigns_replied = 1 THEN p.last_replied_at
+        END AS last_replied_at
+    FROM {{ ref('stg_woodpecker__campaign_prospects') }} AS m
+    INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = m.campaign_id
+    INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = m.prospect_id
+    INNER JOIN {{ ref('int_woodpecker__memberships_per_prospect') }} AS a ON a.prospect_id = m.prospect_id
+    LEFT JOIN {{ ref('int_woodpecker__opens_per_campaign_prospect') }} AS o
+        ON o.campaign_id = m.campaign_id AND o.prospect_id = m.prospect_id
+    LEFT JOIN {{ ref('int_woodpecker__clicks_per_campaign_prospect') }} AS k
+        ON k.campaign_id = m.campaign_id AND k.prospect_id = m.prospect_id
+)
+
+SELECT
+    campaign_id,
+    prospect_id,
+    campaign_name,
+    email,
+    email_domain,
+    company,
+    status,
+    interest,
+    campaign_email,
+    CAST(sent_mails AS BIGINT) AS sends,
+    sent_mails > 0 AS was_contacted,
+    observed_opens IS NOT NULL AS was_opened,
+    observed_clicks IS NOT NULL AS was_clicked,
+    COALESCE(status = 'REPLIED', FALSE) AS was_replied,
+    COALESCE(status = 'AUTOREPLIED', FALSE) AS was_autoreplied,
+    COALESCE(status = 'BOUNCED', FALSE) AS was_bounced,
+    COALESCE(status = 'INVALID', FALSE) AS was_invalid,
+    COALESCE(status = 'OPT_OUT', FALSE) AS was_opted_out,
+    interest = 'INTERESTED' AS is_interested,
+    COALESCE(status = 'REPLIED', FALSE) AND interest = 'INTERESTED' AS is_positive_reply,
+    CAST(COALESCE(observed_opens, 0) AS BIGINT) AS observed_opens,
+    CAST(COALESCE(clicked_links, 0) AS BIGINT) AS clicked_links,
+    CAST(COALESCE(observed_clicks, 0) AS BIGINT) AS observed_clicks,
+    first_opened_at,
+    last_opened_at,
+    first_clicked_at,
+    last_clicked_at,
+    last_contacted_at,
+    last_replied_at,
+    LEAST(first_opened_at, first_clicked_at, last_contacted_at, last_replied_at) AS first_activity_at,
+    GREATEST(last_opened_at, last_clicked_at, last_contacted_at, last_replied_at) AS last_activity_at,
+    CASE
+        WHEN last_replied_at >= last_contacted_at
+            THEN (EXTRACT(EPOCH FROM last_replied_at) - EXTRACT(EPOCH FROM last_contacted_at)) / 3600.0
+    END AS hours_from_last_send_to_reply
+FROM joined

@@ -1,0 +1,26 @@
+-- One row per step of a live campaign (grain: campaign_id × step_id), latest fetch wins.
+WITH ranked AS (
+    SELECT
+        s.*,
+        ROW_NUMBER() OVER (
+            PARTITION BY s.campaign_id, s.step_id ORDER BY s._fetched_at DESC NULLS LAST
+        ) AS row_rank
+    FROM {{ source('campaign_steps') }} AS s
+    WHERE s.campaign_id IS NOT NULL AND s.step_id IS NOT NULL
+)
+
+SELECT
+    s.campaign_id,
+    s.step_id,
+    s.step_number,
+    UPPER(NULLIF(TRIM(s.type), '')) AS step_type,
+    UPPER(NULLIF(TRIM(s.followup_after_range), '')) AS followup_after_range,
+    s.followup_after_value,
+    s.wait_hours,
+    NULLIF(TRIM(s.sending_days), '') AS sending_days,
+    s.version_count
+FROM ranked AS s
+WHERE
+    s.row_rank = 1
+    AND s.deleted_at IS NULL
+    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = s.campaign_id)

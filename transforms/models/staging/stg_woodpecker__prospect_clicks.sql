@@ -1,0 +1,16 @@
+-- One row per observed last-click time per link (grain: prospect_id × campaign_id × url × clicked_at).
+-- Like opens, only the latest click per link is visible at each run. Clicks of deleted prospects or
+-- campaigns are dropped.
+SELECT DISTINCT
+    k.prospect_id,
+    k.campaign_id,
+    NULLIF(TRIM(k.url), '') AS url,
+    k.clicked_at
+FROM {{ source('prospect_clicks') }} AS k
+WHERE
+    k.prospect_id IS NOT NULL
+    AND k.campaign_id IS NOT NULL
+    AND k.clicked_at IS NOT NULL
+    AND k.deleted_at IS NULL
+    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__prospects') }} AS p WHERE p.prospect_id = k.prospect_id)
+    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = k.campaign_id)

@@ -1,0 +1,15 @@
+-- One row per observed last-open time (grain: prospect_id × campaign_id × opened_at). Each run of the
+-- connector sees only the latest open per prospect and campaign, so this is a sample of the opens, not
+-- every open. Opens of deleted prospects or campaigns are dropped.
+SELECT DISTINCT
+    o.prospect_id,
+    o.campaign_id,
+    o.opened_at
+FROM {{ source('prospect_opens') }} AS o
+WHERE
+    o.prospect_id IS NOT NULL
+    AND o.campaign_id IS NOT NULL
+    AND o.opened_at IS NOT NULL
+    AND o.deleted_at IS NULL
+    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__prospects') }} AS p WHERE p.prospect_id = o.prospect_id)
+    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = o.campaign_id)

@@ -1,0 +1,209 @@
+"""Build the engagement models inside the destination, atomically.
+
+Every model is first written as `<name>__build` (in dependency order, each reading the other models'
+`__build` objects). Only when all of them exist are the published objects replaced, in one
+transaction: old objects dropped, `__build` tables renamed, views re-created on the published names.
+Readers never see a half-built set, and a failed build leaves the previous tables untouched.
+
+Example:
+    >>> report = build_models(pipeline)              # dlt pipeline, DuckDB or Postgres
+    >>> report.rows_per_mart["campaign_performance"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import settings
+from .catalog import Model, load_models, render
+from .connection import Executor, open_executor
+from .dialects import to_dialect
+from .inputs import SourceInputs, quote, source_inputs
+
+
+class BuildError(RuntimeError):
+    """A model failed to build; the published tables are unchanged.
+
+    Attributes:
+        model: Name of the model that failed (None when the final swap failed).
+    """
+
+    def __init__(self, message: str, model: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+@dataclass
+class BuildReport:
+    """What a build did.
+
+    Attributes:
+        dataset_name: Dataset (schema) the models were built in.
+        dialect: SQL dialect used.
+        models: Models built, in build order.
+        rows_per_mart: Rows in each published mart after the build.
+        seconds: Wall time of the whole build.
+        model_seconds: Wall time per model (its `__build` statement).
+        missing_tables: Raw tables that did not exist and were read as empty.
+        missing_columns: Raw table → columns that did not exist and were read as NULL.
+    """
+
+    dataset_name: str
+    dialect: str
+    models: list[str] = field(default_factory=list)
+    rows_per_mart: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    model_seconds: dict[str, float] = field(default_factory=dict)
+    missing_tables: list[str] = field(default_factory=list)
+    missing_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Build:
+    """One build run against one executor."""
+
+    def __init__(self, executor: Executor, dataset_name: str, dialect: str, models: Sequence[Model]) -> None:
+        self.ex = executor
+        self.dataset = dataset_name
+        self.dialect = dialect
+        self.models = list(models)
+        self.qualified = quote(dataset_name)
+
+    def sql(self, statement: str) -> list[tuple[Any, ...]]:
+        return self.ex.execute(to_dialect(statement, self.dialect))
+
+    def prepare(self) -> SourceInputs:
+        """Create the dataset if needed, qualify names, read which raw tables and columns exist."""
+        self.sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified}")
+        if self.dialect == "duckdb":
+            # A DuckDB file named like the dataset makes `dataset.table` ambiguous; name the catalog.
+            catalog = self.ex.execute("SELECT current_database()")[0][0]
+            self.qualified = f"{quote(str(catalog))}.{quote(self.dataset)}"
+        rows = self.ex.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
+        )
+        existing: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows:
+            existing.setdefault(str(table).lower(), {})[str(column).lower()] = str(data_type)
+        return source_inputs(self.qualified, existing)
+
+    def object_types(self) -> dict[str, str]:
+        """Existing objects of the dataset: name → `view` or `table`."""
+        rows = self.ex.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
+        )
+        return {str(name): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows}
+
+    def name(self, model_name: str, building: bool) -> str:
+        suffix = settings.BUILD_SUFFIX if building else ""
+        return f"{self.qualified}.{quote(model_name + suffix)}"
+
+    def body(self, model: Model, inputs: SourceInputs, building: bool) -> str:
+        return render(model, lambda ref: self.name(ref, building), inputs.sql)
+
+    def drop(self, name: str, kind: str) -> None:
+        self.sql(f"DROP {kind.upper()} IF EXISTS {self.qualified}.{quote(name)}")
+
+    def drop_build_objects(self) -> None:
+        """Remove `__build` objects left by this or an interrupted earlier build."""
+        present = self.object_types()
+        for model in reversed(self.models):
+            build_name = model.name + settings.BUILD_SUFFIX
+            if build_name in present:
+                self.drop(build_name, present[build_name])
+
+    def build(self, inputs: SourceInputs, report: BuildReport) -> None:
+        for model in self.models:
+            kind = "VIEW" if model.materialized == "view" else "TABLE"
+            started = time.perf_counter()
+            try:
+                self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs, True)}")
+            except Exception as exc:
+                raise BuildError(f"model {model.name} failed: {exc}", model.name) from exc
+            report.model_seconds[model.name] = time.perf_counter() - started
+            report.models.append(model.name)
+
+    def swap(self, inputs: SourceInputs) -> None:
+        """Replace the published objects by the `__build` ones in one transaction."""
+        with self.ex.transaction():
+            present = self.object_types()
+            for model in reversed(self.models):
+                if model.materialized == "view":
+                    self.drop(model.name + settings.BUILD_SUFFIX, "view")
+            for model in reversed(self.models):
+                if model.name in present:
+                    self.drop(model.name, present[model.name])
+            for model in self.models:
+                if model.materialized == "view":
+                    self.sql(
+                        f"CREATE VIEW {self.name(model.name, False)} AS {self.body(model, inputs, False)}"
+                    )
+                else:
+                    self.sql(f"ALTER TABLE {self.name(model.name, True)} RENAME TO {quote(model.name)}")
+
+    def count_marts(self, report: BuildReport) -> None:
+        for model in self.models:
+            if model.layer == "marts":
+                rows = self.sql(f"SELECT COUNT(*) FROM {self.name(model.name, False)}")
+                report.rows_per_mart[model.name] = int(rows[0][0])
+
+    def run(self) -> BuildReport:
+        started = time.perf_counter()
+        report = BuildReport(self.dataset, self.dialect)
+        inputs = self.prepare()
+        report.missing_tables = list(inputs.missing_tables)
+        report.missing_columns = dict(inputs.missing_columns)
+        self.drop_build_objects()
+        try:
+            self.build(inputs, report)
+            try:
+                self.swap(inputs)
+            except Exception as exc:
+                raise BuildError(f"publishing the built models failed: {exc}") from exc
+        except BaseException:
+            self._cleanup_quietly()
+            raise
+        self.count_marts(report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _cleanup_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # the original error matters more than a failed cleanup
+            self.drop_build_objects()
+
+
+def build_models(
+    pipeline_or_sql_client: Any,
+    dataset_name: str | None = None,
+    dialect: str | None = None,
+    models: Sequence[Model] | None = None,
+) -> BuildReport:
+    """Build (or rebuild) every engagement model inside the destination.
+
+    Args:
+        pipeline_or_sql_client: A dlt pipeline, a dlt SQL client (`pipeline.sql_client()`), a DuckDB
+            connection or a psycopg2 connection (switched to autocommit).
+        dataset_name: Dataset (schema) holding the raw tables; the models are written next to them.
+            Defaults to the pipeline's / client's dataset, else `woodpecker`.
+        dialect: sqlglot dialect of the destination; defaults to what the connection reports.
+        models: Models to build; defaults to every file under `transforms/models`.
+
+    Returns:
+        What was built, rows per mart and timings.
+
+    Raises:
+        BuildError: A model or the final swap failed; the previously published objects are intact.
+    """
+    chosen = list(models) if models is not None else load_models()
+    with open_executor(pipeline_or_sql_client, dataset_name) as executor:
+        dataset = dataset_name or executor.dataset_name or settings.DEFAULT_DATASET
+        return _Build(executor, dataset, dialect or executor.dialect, chosen).run()

@@ -1,0 +1,147 @@
+"""Constants of the engagement models: layout, naming, dialects and the raw-table contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+MODELS_DIR: Final = Path(__file__).parent / "models"
+LAYERS: Final = ("staging", "intermediate", "marts")
+# How each layer is materialised unless the model file says otherwise (`-- materialized: table`).
+DEFAULT_MATERIALIZATION: Final = {"staging": "view", "intermediate": "table", "marts": "table"}
+MATERIALIZATIONS: Final = ("view", "table")
+
+DEFAULT_DATASET: Final = "woodpecker"
+# Suffix of the objects a build writes before they replace the published ones in one transaction.
+BUILD_SUFFIX: Final = "__build"
+
+# The SQL is written once in this dialect and transpiled for the others.
+SOURCE_DIALECT: Final = "duckdb"
+# Dialects the build runs on (tested) and dialects every model must at least transpile to.
+RUNTIME_DIALECTS: Final = ("duckdb", "postgres")
+TRANSPILE_DIALECTS: Final = ("duckdb", "postgres", "bigquery", "snowflake")
+
+# Column types of the contract, in the source dialect.
+BIGINT: Final = "BIGINT"
+TEXT: Final = "TEXT"
+TIMESTAMPTZ: Final = "TIMESTAMPTZ"
+BOOLEAN: Final = "BOOLEAN"
+DOUBLE: Final = "DOUBLE"
+
+_BOOKKEEPING: Final = {"deleted_at": TIMESTAMPTZ, "_fetched_at": TIMESTAMPTZ}
+_STATS_COUNTERS: Final = (
+    "prospects",
+    "sent",
+    "delivery",
+    "opened",
+    "clicked",
+    "replied",
+    "autoreplied",
+    "bounced",
+    "invalid",
+    "optout",
+    "interested",
+    "not_interested",
+    "maybe_later",
+    "queue",
+    "to_check",
+)
+
+# Raw tables the models read (`{{ source('name') }}`) and the columns they use, with their types.
+# Every table is optional: a missing table is replaced by an empty input of these columns, a missing
+# column by NULL, so a partial load (no clicks yet, an older schema) still builds.
+SOURCES: Final[dict[str, dict[str, str]]] = {
+    "prospects": {
+        "id": BIGINT,
+        "email": TEXT,
+        "first_name": TEXT,
+        "last_name": TEXT,
+        "company": TEXT,
+        "industry": TEXT,
+        "website": TEXT,
+        "title": TEXT,
+        "country": TEXT,
+        "tags": TEXT,
+        "organization_id": BIGINT,
+        "status": TEXT,
+        "last_contacted": TIMESTAMPTZ,
+        "last_replied": TIMESTAMPTZ,
+        "updated": TIMESTAMPTZ,
+        **_BOOKKEEPING,
+    },
+    "campaigns": {
+        "id": BIGINT,
+        "name": TEXT,
+        "status": TEXT,
+        "created": TIMESTAMPTZ,
+        "folder_id": BIGINT,
+        "folder_name": TEXT,
+        "from_email": TEXT,
+        "per_day": BIGINT,
+        "daily_enroll": BIGINT,
+        "timezone": TEXT,
+        "details_status": TEXT,
+        **_BOOKKEEPING,
+    },
+    "campaign_steps": {
+        "campaign_id": BIGINT,
+        "step_id": TEXT,
+        "step_number": BIGINT,
+        "type": TEXT,
+        "followup_after_range": TEXT,
+        "followup_after_value": BIGINT,
+        "wait_hours": DOUBLE,
+        "sending_days": TEXT,
+        "version_count": BIGINT,
+        **_BOOKKEEPING,
+    },
+    "campaign_step_versions": {
+        "campaign_id": BIGINT,
+        "step_id": TEXT,
+        "step_number": BIGINT,
+        "version_id": TEXT,
+        "version": TEXT,
+        "subject": TEXT,
+        "signature": TEXT,
+        "track_opens": BOOLEAN,
+        **_BOOKKEEPING,
+    },
+    "campaign_prospects": {
+        "campaign_id": BIGINT,
+        "prospect_id": BIGINT,
+        "status": TEXT,
+        "sent_mails": BIGINT,
+        "interested": TEXT,
+        "campaign_email": TEXT,
+        **_BOOKKEEPING,
+    },
+    "campaign_stats": {
+        "campaign_id": BIGINT,
+        "captured_at": TIMESTAMPTZ,
+        **dict.fromkeys(_STATS_COUNTERS, BIGINT),
+        "_fetched_at": TIMESTAMPTZ,
+    },
+    "prospect_opens": {
+        "prospect_id": BIGINT,
+        "campaign_id": BIGINT,
+        "opened_at": TIMESTAMPTZ,
+        **_BOOKKEEPING,
+    },
+    "prospect_clicks": {
+        "prospect_id": BIGINT,
+        "campaign_id": BIGINT,
+        "url": TEXT,
+        "clicked_at": TIMESTAMPTZ,
+        **_BOOKKEEPING,
+    },
+}
+
+# The published tables a build reports row counts for.
+MARTS: Final = (
+    "campaign_performance",
+    "campaign_prospect_engagement",
+    "prospect_engagement",
+    "campaign_daily_activity",
+    "company_engagement",
+    "step_version_performance",
+)
