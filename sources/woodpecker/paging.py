@@ -73,11 +73,26 @@ class AscendingScan:
     Iterate to get the pages; `result` is complete when iteration ends. Requests stop as soon as
     `X-Total-Count` is reached, so N rows cost ⌈N/per_page⌉ requests when nothing changes.
 
-    Disturbances noticed within a pass (each names the page boundary from which rows may have slid):
-    a key read twice (it changed after its first page), `X-Total-Count` changing between pages,
-    fewer pages than the count promised, and a row changed since the pass began that is not a repeat
-    (an addition, which may hide a deletion in the same gap). The scan then re-reads with
-    `diff=<field>>` set just below the last value read before that boundary, up to `max_repairs` times.
+    A row changed after its page was read moves to the end and the rows behind it slide back by one,
+    so the first row of a later page lands on a page already read; a deletion does the same. Each pass
+    therefore looks for evidence of change: a key read twice, a value newer than the pass start, or
+    `X-Total-Count` moving. With evidence, and more than one page, it reads the rows changed since
+    the pass began (`diff` at the pass start, usually one request) and works out the first page boundary
+    rows may have slid past:
+
+    - a row read earlier in the pass with an older value → the first boundary served after both its
+      page and its change;
+    - any other row changed during the pass (an addition, which can hide a deletion in the same gap,
+      or a change before its page was read) → the first boundary served after its change; rows an
+      earlier pass already read with the same value do not count;
+    - `X-Total-Count` falling, or fewer rows than it promised (a deletion, possibly of a row that had
+      changed earlier) → the first boundary.
+
+    The scan then re-reads with `diff=<field>>` just below the highest value read before that boundary,
+    up to `max_repairs` times; if it still cannot settle, `result.resume_from` stays at that point so the
+    next run reads from there. Not detectable: a row changed after its page was read, then deleted in the
+    same gap as another row is added (rows may slide past one boundary unnoticed); reconciliation
+    reads them.
 
     Args:
         fetch: Reads one page: params → (rows, answer).
@@ -114,143 +129,152 @@ class AscendingScan:
         self.max_repairs = max_repairs
         self.on_repair = on_repair
         self.result = ScanResult()
-        self._values: dict[Hashable, datetime | None] = {}
+        self._known: dict[Hashable, datetime | None] = {}
 
     def __iter__(self) -> Iterator[Page]:
         window = self.since
         while True:
-            outcome = _PassOutcome()
-            yield from self._pass(window, outcome)
-            if outcome.broken:
-                self.result.consistent = False
-                self.result.resume_from = self.since
+            main = _Pass(known=dict(self._known))
+            yield from self._pass(window, main)
+            if main.broken:
+                self._give_up(None)
                 return
-            if outcome.restart_from is _NO_REPAIR:
-                self._finish(None)
+            flags = list(main.flags)
+            if main.evidence and main.pages > 1 and main.start is not None:
+                tail = _Pass()
+                yield from self._pass(main.start - ONE_SECOND, tail)
+                flags.extend(self._tail_flags(main, tail))
+                self._known.update((k, v) for k, (_, v) in tail.first.items())
+            self._known.update((k, v) for k, (_, v) in main.first.items())
+            boundaries = [b for b in flags if 1 <= b < main.pages]
+            if not boundaries:
+                self.result.consistent = True
+                self.result.resume_from = self.result.started
                 return
+            restart = main.page_last[min(boundaries)]
             if self.result.repairs >= self.max_repairs:
-                self._finish(outcome.restart_from, gave_up=True)
+                self._give_up(restart)
                 return
             self.result.repairs += 1
             if self.on_repair is not None:
                 self.on_repair()
-            restart = outcome.restart_from
-            window = restart - ONE_SECOND if isinstance(restart, datetime) else self.since
+            window = restart - ONE_SECOND if restart is not None else self.since
             logger.info(
-                "Rows moved while paging %s sorted by %s; re-reading from %s",
+                "Rows moved while paging %s by %s; re-reading from %s",
                 self.params or "all rows",
                 self.sort_field,
                 window.isoformat() if window else "the start",
             )
 
-    def _finish(self, unrepaired: object, gave_up: bool = False) -> None:
-        started = self.result.started
-        if not gave_up:
-            self.result.consistent = True
-            self.result.resume_from = started
-            return
+    def _give_up(self, floor: datetime | None) -> None:
         self.result.consistent = False
-        floor = unrepaired if isinstance(unrepaired, datetime) else self.since
-        if floor is None or started is None:
-            self.result.resume_from = floor
-        else:
-            self.result.resume_from = min(floor, started)
+        floor = floor if floor is not None else self.since
+        started = self.result.started
+        self.result.resume_from = min(floor, started) if floor is not None and started is not None else floor
 
-    def _pass(self, window: datetime | None, outcome: _PassOutcome) -> Iterator[Page]:
-        """One read from `window` to the end; records where a re-read must start in `outcome`."""
+    def _tail_flags(self, main: _Pass, tail: _Pass) -> list[int]:
+        if tail.broken or tail.flags:
+            return [1]
+        flags: list[int] = []
+        for key, (_, value) in tail.first.items():
+            if key in main.known and main.known[key] == value:
+                continue  # already read with this value by an earlier pass
+            changed_after = _boundary_before(value, main.page_time) if value is not None else 1
+            read = main.first.get(key)
+            if read is not None and read[1] != value:
+                flags.append(max(read[0], changed_after))  # read, then changed: it left a gap
+            else:
+                flags.append(changed_after)  # changed or added before being read: may hide a deletion
+        return flags
+
+    def _pass(self, window: datetime | None, state: _Pass) -> Iterator[Page]:
+        """Read from `window` to the end, recording in `state` what each page saw."""
         params = dict(self.params)
         params["sort"] = f"+{self.sort_field}"
         if window is not None:
             params["diff"] = f"{self.sort_field}>{format_diff_timestamp(window)}"
-        seen: dict[Hashable, int] = {}
-        page_last: list[datetime | None] = [None]  # page_last[b]: highest value read up to page b
-        page_time: list[datetime] = []
-        flags: list[int] = []
-        pass_start: datetime | None = None
         prev_total: int | None = None
         max_total = 0
-        page_no = 0
         while True:
-            page_no += 1
+            page_no = state.pages + 1
             rows, answer = self.fetch({**params, "page": page_no, "per_page": self.per_page})
+            state.pages = page_no
             self.result.requests += 1
             self.result.rows += len(rows)
             self.result.total = answer.total
             if self.result.started is None:
                 self.result.started = answer.server_time
-            if pass_start is None:
-                pass_start = _floor_second(answer.server_time)
-            page_time.append(answer.server_time)
+            if state.start is None:
+                state.start = _floor_second(answer.server_time)
+            state.page_time.append(answer.server_time)
             total = answer.total
-            if prev_total is not None and total is not None and total != prev_total and page_no > 1:
-                flags.append(page_no - 1)
-            highest = page_last[-1]
+            if prev_total is not None and total is not None and total != prev_total:
+                state.evidence = True
+                if total < prev_total:
+                    state.flags.append(1)
+            highest = state.page_last[-1]
             new_keys = 0
             for row in rows:
                 key = self.key(row)
-                first_page = seen.get(key)
                 value = self.value(row)
-                if first_page is not None and first_page < page_no:
-                    flags.append(first_page)
-                elif first_page is None:
-                    seen[key] = page_no
+                if key in state.first:
+                    state.evidence = True
+                else:
+                    state.first[key] = (page_no, value)
                     new_keys += 1
-                    known = key in self._values and self._values[key] == value
-                    if value is not None and value >= pass_start and not known:
-                        flags.append(self._boundary_before(value, page_time))
-                self._values[key] = value
+                if value is not None:
+                    if value >= state.start and state.known.get(key, _UNSEEN) != value:
+                        state.evidence = True
+                    if highest is None or value > highest:
+                        highest = value
                 self.result.keys.add(key)
-                if value is not None and (highest is None or value > highest):
-                    highest = value
-            page_last.append(highest)
+            state.page_last.append(highest)
             yield Page(rows, answer)
             if total is not None:
                 max_total = max(max_total, total)
-            expected_more = prev_total is not None and (page_no - 1) * self.per_page < prev_total
             if not rows:
-                if page_no > 1 and expected_more:
-                    flags.append(page_no - 1)
+                if prev_total is not None and (page_no - 1) * self.per_page < prev_total:
+                    state.flags.append(1)
                 break
             if total is not None and page_no * self.per_page >= total:
                 break
             if len(rows) < self.per_page:
-                if total is not None and page_no > 1:
-                    flags.append(page_no - 1)
+                if total is not None:
+                    state.flags.append(1)
                 break
             if total is None and new_keys == 0:
-                outcome.broken = True  # the server repeats pages: stop rather than loop
+                state.broken = True  # the server repeats pages: stop rather than loop
                 break
             if total is not None and page_no >= max_total // self.per_page + settings.EXTRA_PAGES_ALLOWED:
-                outcome.broken = True
+                state.broken = True
                 break
             prev_total = total
-        boundaries = [b for b in flags if 1 <= b < page_no]
-        if boundaries:
-            first = min(boundaries)
-            outcome.restart_from = page_last[first]
-        else:
-            outcome.restart_from = _NO_REPAIR
-
-    @staticmethod
-    def _boundary_before(changed_at: datetime, page_time: list[datetime]) -> int:
-        """The first page boundary a change at `changed_at` can have disturbed (pages are 1-based)."""
-        for index, served in enumerate(page_time, start=1):
-            if _floor_second(served) >= changed_at:
-                return max(1, index - 1)
-        return max(1, len(page_time) - 1)
 
 
-class _NoRepair:
-    pass
-
-
-_NO_REPAIR = _NoRepair()
+def _boundary_before(changed_at: datetime, page_time: list[datetime]) -> int:
+    """The first page boundary a change at `changed_at` can have disturbed (boundary b follows page b)."""
+    for index, served in enumerate(page_time, start=1):
+        if _floor_second(served) >= changed_at:
+            return max(1, index - 1)
+    return max(1, len(page_time))
 
 
 @dataclass
-class _PassOutcome:
-    restart_from: object = _NO_REPAIR
+class _Pass:
+    """What one pass of an `AscendingScan` saw."""
+
+    pages: int = 0
+    start: datetime | None = None
+    first: dict[Hashable, tuple[int, datetime | None]] = field(default_factory=dict)
+    page_last: list[datetime | None] = field(default_factory=lambda: [None])
+    page_time: list[datetime] = field(default_factory=list)
+    flags: list[int] = field(default_factory=list)
+    evidence: bool = False
     broken: bool = False
+    known: dict[Hashable, datetime | None] = field(default_factory=dict)
+
+
+_UNSEEN = object()
 
 
 class RecentScan:
