@@ -108,7 +108,8 @@ def open_executor(target: Any, dataset_name: str | None = None) -> Iterator[Exec
     """Wrap whatever the caller passed into an `Executor`, opening and closing it if needed.
 
     Args:
-        target: A dlt pipeline, a dlt SQL client, a DuckDB connection or a psycopg2 connection.
+        target: A dlt pipeline, a dlt SQL client, a DuckDB connection, a psycopg2 connection, or an
+            object that already implements `Executor`.
         dataset_name: The dataset, when the target cannot tell.
 
     Yields:
@@ -117,6 +118,9 @@ def open_executor(target: Any, dataset_name: str | None = None) -> Iterator[Exec
     Raises:
         TypeError: For anything else.
     """
+    if all(hasattr(target, a) for a in ("execute", "transaction", "dialect", "dataset_name")):
+        yield target  # already an Executor
+        return
     if hasattr(target, "sql_client") and hasattr(target, "pipeline_name"):
         with target.sql_client() as client:
             yield DltClientExecutor(client)

@@ -7,8 +7,11 @@ from typing import Final
 
 MODELS_DIR: Final = Path(__file__).parent / "models"
 LAYERS: Final = ("staging", "intermediate", "marts")
-# How each layer is materialised unless the model file says otherwise (`-- materialized: table`).
-DEFAULT_MATERIALIZATION: Final = {"staging": "view", "intermediate": "table", "marts": "table"}
+# How each layer is materialised unless the model file says otherwise (`-- materialized: view`).
+# Staging is materialised too: each staging relation is read by several models (a view would repeat
+# its de-duplication every time), and on PostgreSQL a view pins the raw table it reads, which would
+# stop dlt from dropping or replacing that table (full refresh).
+DEFAULT_MATERIALIZATION: Final = {"staging": "table", "intermediate": "table", "marts": "table"}
 MATERIALIZATIONS: Final = ("view", "table")
 
 DEFAULT_DATASET: Final = "woodpecker"

@@ -45,7 +45,7 @@ counts AS (
         CAST(d.campaign_positive_replies AS BIGINT) AS campaign_positive_replies,
         CAST(d.emails_sent AS BIGINT) AS emails_sent
     FROM per_domain AS d
-    LEFT JOIN names AS n ON n.email_domain = d.email_domain AND n.name_rank = 1
+    LEFT JOIN names AS n ON n.email_domain IS NOT DISTINCT FROM d.email_domain AND n.name_rank = 1
 )
 
 SELECT

@@ -80,8 +80,8 @@ SELECT
     *,
     GREATEST(last_contacted_at, last_replied_at, last_opened_at, last_clicked_at) AS last_activity_at,
     CASE
-        WHEN is_invalid THEN 'invalid'
         WHEN is_bounced THEN 'bounced'
+        WHEN is_invalid THEN 'invalid'
         WHEN is_opted_out THEN 'opted_out'
         WHEN is_blacklisted THEN 'blacklisted'
         WHEN ever_interested THEN 'interested'
