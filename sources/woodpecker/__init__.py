@@ -152,7 +152,13 @@ def _merge_hints(columns: TTableSchemaColumns, primary_key: Sequence[str]) -> di
 # -- campaigns ----------------------------------------------------------------------------------------
 
 
-@dlt.resource(name=settings.CAMPAIGNS, **_merge_hints(CAMPAIGNS_COLUMNS, ["id"]))
+@dlt.resource(
+    name=settings.CAMPAIGNS,
+    write_disposition="merge",
+    primary_key="id",
+    file_format="parquet",
+    max_table_nesting=0,
+)
 def campaigns(ctx: RunContext) -> Iterator[Any]:
     """Every campaign of `campaign_list`, enriched with v2 details; also its steps and A/B versions.
 
@@ -186,7 +192,7 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
         del known[stale]
     if rows:
         ctx.client.stats.add_rows(settings.CAMPAIGNS, len(rows))
-        yield rows
+        yield _to_table(settings.CAMPAIGNS, rows)
     if refresh_all:
         state["details_refreshed_at"] = started_at
     record_full_scan(settings.CAMPAIGNS, started_at, consistent=True)
@@ -219,20 +225,30 @@ def _campaign_details(ctx: RunContext, campaign_id: int) -> tuple[dict[str, Any]
     return campaign_details_fields(details), steps, versions
 
 
+TABLE_HINTS: dict[str, tuple[TTableSchemaColumns, list[str], str | None]] = {
+    settings.CAMPAIGNS: (CAMPAIGNS_COLUMNS, ["id"], None),
+    settings.CAMPAIGN_STEPS: (CAMPAIGN_STEPS_COLUMNS, ["campaign_id", "step_id"], "campaign_id"),
+    settings.CAMPAIGN_STEP_VERSIONS: (
+        CAMPAIGN_STEP_VERSIONS_COLUMNS,
+        ["campaign_id", "step_id", "version_id"],
+        "campaign_id",
+    ),
+}
+
+
 def _to_table(table: str, rows: list[Row]) -> Any:
-    columns = CAMPAIGN_STEPS_COLUMNS if table == settings.CAMPAIGN_STEPS else CAMPAIGN_STEP_VERSIONS_COLUMNS
-    key = (
-        ["campaign_id", "step_id"]
-        if table == settings.CAMPAIGN_STEPS
-        else ["campaign_id", "step_id", "version_id"]
-    )
+    """Rows for one of the three tables the `campaigns` resource writes, with that table's hints.
+
+    Steps and versions carry `merge_key="campaign_id"`: a re-read campaign's steps replace its old ones.
+    """
+    columns, primary_key, merge_key = TABLE_HINTS[table]
     return dlt.mark.with_hints(
         rows,
         dlt.mark.make_hints(
             table_name=table,
             write_disposition="merge",
-            primary_key=key,
-            merge_key="campaign_id",
+            primary_key=primary_key,
+            merge_key=merge_key or "",
             columns=columns,
             file_format="parquet",
         ),

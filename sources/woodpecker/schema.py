@@ -63,7 +63,7 @@ PROSPECTS_COLUMNS: TTableSchemaColumns = {
 CAMPAIGNS_COLUMNS: TTableSchemaColumns = {
     **_cols(id="bigint", name="text", status="text", from_name="text", from_email="text"),
     **_cols(created="timestamp", from_names="json", from_emails="json", gdpr_unsubscribe="bool"),
-    **_cols(folder_name="text", folder_id="bigint", per_day="bigint"),
+    **_cols(folder_name="text", folder_id="bigint", per_day="bigint", bcc="text", cc="text", error="text"),
     **_cols(timezone="text", prospect_timezone="bool", daily_enroll="bigint", list_unsubscribe="bool"),
     **_cols(email_account_ids="json", details_status="text", details_error="text"),
     **_bookkeeping(deleted_at=True),
