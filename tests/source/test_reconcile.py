@@ -70,7 +70,7 @@ def _deleted(pipeline: dlt.Pipeline, table: str, key: str) -> dict[Any, datetime
     with pipeline.sql_client() as client:
         name = client.make_qualified_table_name(table)
         rows = client.execute_sql(f"SELECT {key}, deleted_at FROM {name}")
-    return {row[0]: (row[1].astimezone(UTC) if row[1] is not None else None) for row in rows}
+    return {row[0]: (row[1].astimezone(UTC) if row[1] is not None else None) for row in rows or []}
 
 
 def test_flags_only_what_a_consistent_scan_did_not_see(pipeline: dlt.Pipeline) -> None:
@@ -103,7 +103,7 @@ def _memberships(pipeline: dlt.Pipeline) -> dict[tuple[int, int], datetime | Non
     with pipeline.sql_client() as client:
         name = client.make_qualified_table_name("campaign_prospects")
         rows = client.execute_sql(f"SELECT campaign_id, prospect_id, deleted_at FROM {name}")
-    return {(r[0], r[1]): (r[2].astimezone(UTC) if r[2] is not None else None) for r in rows}
+    return {(r[0], r[1]): (r[2].astimezone(UTC) if r[2] is not None else None) for r in rows or []}
 
 
 def test_nothing_to_do_without_recorded_scans(tmp_path: Path) -> None:
