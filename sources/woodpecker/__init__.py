@@ -12,7 +12,7 @@ budget of a run are described in docs/source.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,7 @@ from .normalise import (
     normalise_stats,
     prospect_value,
 )
-from .paging import AscendingScan, KeyOf, Page, RecentScan, Row
+from .paging import AscendingScan, KeyOf, Page, RecentScan, Row, ValueOf
 from .progress import RunStats
 from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
@@ -292,7 +292,6 @@ def campaign_prospects(ctx: RunContext) -> Iterator[list[Row]]:
     for page in pages:
         rows = [normalise_membership(raw, page.answer.fetched_at) for raw in page.rows]
         if rows:
-            ctx.touch(row["campaign_id"] for row in rows)
             ctx.client.stats.add_rows(settings.CAMPAIGN_PROSPECTS, len(rows))
             yield rows
 
@@ -330,7 +329,7 @@ def _campaign_pages(
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
             )
-            yield from scan
+            yield from _touching(ctx, scan, scan.value, None)
             started.append(scan.result.resume_from)
         old_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(old_ids)]
         if old_params:
@@ -366,7 +365,7 @@ def _membership_or_prospect_pages(
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
             )
-            yield from scan
+            yield from _touching(ctx, scan, scan.value, None)
             consistent = consistent and scan.result.consistent
             resumes.append(scan.result.resume_from if scan.result.consistent else None)
             if not scan.result.consistent:
@@ -415,7 +414,7 @@ def _change_stream_pages(
             per_page=options.per_page,
             on_repair=ctx.client.stats.add_repair,
         )
-        yield from scan
+        yield from _touching(ctx, scan, lambda r: prospect_value(r, UPDATED), since)
         updated_resumes.append(scan.result.resume_from)
         updated_ok = updated_ok and scan.result.resume_from is not None
     new_cursors: dict[str, datetime | None] = {UPDATED: earliest(updated_resumes) if updated_ok else since}
@@ -426,6 +425,9 @@ def _change_stream_pages(
         (LAST_REPLIED, "last_replied", {}, options.lag),
         (BOUNCED, "last_contacted", {"status": "BOUNCED"}, options.lookback),
     )
+    # Bounces carry no time of their own (only the send's): remember which rows were already bounced.
+    bounced_before = {_hashable(k) for k in state.get("bounced_keys") or []}
+    bounced_now: set[Hashable] = set()
     for cursor_name, field, extra, window in recent:
         cursor = as_datetime(state.get(cursor_name)) or since
         if cursor is None:
@@ -442,11 +444,47 @@ def _change_stream_pages(
                 per_page=options.per_page,
                 on_repair=ctx.client.stats.add_repair,
             )
-            yield from stream
+            if cursor_name == BOUNCED:
+                yield from _touching_new_keys(ctx, stream, key, bounced_before, bounced_now)
+            else:
+                yield from _touching(ctx, stream, stream.value, cursor)
             resumes.append(stream.result.resume_from)
         new_cursors[cursor_name] = earliest(resumes) if all(r is not None for r in resumes) else cursor
     for name, value in new_cursors.items():
         state[name] = earliest([value, floor]) if value is not None else value
+    state["bounced_keys"] = sorted((list(k) if isinstance(k, tuple) else k for k in bounced_now), key=str)
+
+
+def _touching(
+    ctx: RunContext, pages: Iterable[Page], value: ValueOf, fresh_since: datetime | None
+) -> Iterator[Page]:
+    """Pass pages through, recording the campaigns of rows that changed since `fresh_since` (None: all).
+
+    Rows re-read only because of the lag overlap (older than the previous cursor) do not count, so a run
+    without changes does not refetch campaign statistics.
+    """
+    for page in pages:
+        ctx.touch(
+            row.get("campaign_id")
+            for row in page.rows
+            if fresh_since is None or ((changed := value(row)) is not None and changed >= fresh_since)
+        )
+        yield page
+
+
+def _touching_new_keys(
+    ctx: RunContext, pages: Iterable[Page], key: KeyOf, before: set[Hashable], now: set[Hashable]
+) -> Iterator[Page]:
+    """Pass pages through, recording the campaigns of rows whose key was not in `before`; collect keys."""
+    for page in pages:
+        keys = [key(row) for row in page.rows]
+        now.update(keys)
+        ctx.touch(row.get("campaign_id") for row, k in zip(page.rows, keys, strict=True) if k not in before)
+        yield page
+
+
+def _hashable(value: Any) -> Hashable:
+    return tuple(value) if isinstance(value, list) else value
 
 
 # -- opens and clicks ---------------------------------------------------------------------------------
@@ -486,6 +524,7 @@ def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: 
         (since, [i for i in ids if i in known]),
     )
     normalise = normalise_open if activity == "OPENED" else normalise_click
+    column = "opened_at" if activity == "OPENED" else "clicked_at"
     resumes: list[datetime | None] = []
     for window, group in groups:
         for chunk in chunk_ids(group):
@@ -502,7 +541,10 @@ def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: 
             for page in scan:
                 rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]
                 if rows:
-                    ctx.touch(row["campaign_id"] for row in rows)
+                    fresh = (
+                        rows if window is None or cursor is None else [r for r in rows if r[column] >= cursor]
+                    )
+                    ctx.touch(row["campaign_id"] for row in fresh)
                     ctx.client.stats.add_rows(table, len(rows))
                     yield rows
             resumes.append(scan.result.resume_from)
