@@ -169,7 +169,6 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
     state = dlt.current.resource_state()
     known: MutableMapping[str, Any] = state.setdefault("details", {})
     refresh_all = _details_refresh_due(ctx, state)
-    started_at = utc_now()
     raw_rows, answer = ctx.campaign_list(settings.CAMPAIGNS)
     rows: list[Row] = []
     for raw in raw_rows:
@@ -194,8 +193,9 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
         ctx.client.stats.add_rows(settings.CAMPAIGNS, len(rows))
         yield _to_table(settings.CAMPAIGNS, rows)
     if refresh_all:
-        state["details_refreshed_at"] = started_at
-    record_full_scan(settings.CAMPAIGNS, started_at, consistent=True)
+        state["details_refreshed_at"] = answer.fetched_at
+    # the list may have been read by another resource earlier in the run: its rows carry that fetch time
+    record_full_scan(settings.CAMPAIGNS, answer.fetched_at, consistent=True)
 
 
 def _details_refresh_due(ctx: RunContext, state: Mapping[str, Any]) -> bool:
