@@ -42,7 +42,9 @@ def norm(value: Any, column: str = "") -> Any:
     return value
 
 
-def records(frame: pd.DataFrame, columns: Sequence[str], key: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+def records(
+    frame: pd.DataFrame, columns: Sequence[str], key: Sequence[str]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Rows of `frame` by key, restricted to `columns`, normalised."""
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in frame.to_dict("records"):
@@ -82,7 +84,9 @@ def assert_same(
     """
     expected = expected.rename(columns=rename or {})
     compared = [
-        c for c in (columns or expected.columns) if c in actual.columns and c not in key and c not in set(skip)
+        c
+        for c in (columns or expected.columns)
+        if c in actual.columns and c not in key and c not in set(skip)
     ]
     assert compared, "nothing to compare"
     got = records(actual, compared, key)
@@ -90,8 +94,6 @@ def assert_same(
     missing = sorted(set(want) - set(got))[:5]
     extra = sorted(set(got) - set(want))[:5]
     assert not missing and not extra, f"keys differ: missing {missing} …, extra {extra} …"
-    diffs = [
-        (k, c, got[k][c], want[k][c]) for k in want for c in compared if got[k][c] != want[k][c]
-    ]
+    diffs = [(k, c, got[k][c], want[k][c]) for k in want for c in compared if got[k][c] != want[k][c]]
     assert not diffs, f"{len(diffs)} values differ, e.g. {diffs[:5]}"
     return compared
