@@ -1,0 +1,70 @@
+"""`python -m simulator`: serve a generated Woodpecker account until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import Simulator
+from .config import DEFAULT_API_KEY, FAULT_KINDS, NO_ADDON_API_KEY, SimulatorConfig
+
+
+def main() -> None:
+    """Parse the options, generate the account and serve it."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description="Local Woodpecker API simulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--prospects", type=int, default=10_000)
+    parser.add_argument("--campaigns", type=int, default=30)
+    parser.add_argument("--avg-memberships", type=float, default=3.0)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="extra latency per request")
+    parser.add_argument("--row-latency-us", type=float, default=0.0, help="extra latency per row served")
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of requests answered with a fault"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS))
+    parser.add_argument("--rate-limit", choices=("reject", "queue"), default="reject")
+    parser.add_argument("--auto-bumps-updated", action="store_true", help="automatic events move `updated`")
+    args = parser.parse_args()
+    config = SimulatorConfig(
+        seed=args.seed,
+        prospects=args.prospects,
+        campaigns=args.campaigns,
+        avg_memberships=args.avg_memberships,
+        api_key=args.api_key,
+        latency_s=args.latency_ms / 1000,
+        row_latency_s=args.row_latency_us / 1_000_000,
+        fault_rate=args.fault_rate,
+        fault_seed=args.fault_seed,
+        fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k),
+        rate_limit=args.rate_limit,
+        auto_bumps_updated=args.auto_bumps_updated,
+    )
+    started = time.perf_counter()
+    sim = Simulator(config, port=args.port, host=args.host)
+    account = sim.account
+    print(
+        f"Woodpecker simulator serving {sim.base_url}  (generated in {time.perf_counter() - started:.1f} s)"
+    )
+    print(f"  API key: {sim.api_key}   (key without the API add-on, for 403 tests: {NO_ADDON_API_KEY})")
+    print(
+        f"  {len(account.prospects):,} prospects, {len(account.campaigns)} campaigns, "
+        f"{len(account.memberships):,} memberships, {len(account.events):,} events; seed {config.seed}"
+    )
+    print("  GET /rest/v1/prospects, /rest/v1/campaign_list, /rest/v2/campaigns/{id}, /rest/v2/webhooks;")
+    print("  POST /rest/v1/add_prospects_list, /rest/v1/add_prospects_campaign,")
+    print("       /rest/v1/webhooks/subscribe, /rest/v1/webhooks/unsubscribe;")
+    print("  DELETE /rest/v1/prospects.  Ctrl-C stops.", flush=True)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""The live account: state derived from an event log, the event engine, and the mutations tests use."""
+
+from __future__ import annotations
+
+import heapq
+import random
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from . import model as m
+from .clock import VirtualClock
+from .config import SimulatorConfig
+from .model import Campaign, Event, Membership, Prospect
+
+CLICK_URLS = (
+    "https://woodpecker.co/",
+    "https://example.com/pricing",
+    "https://example.com/case-study",
+    "https://calendly.com/demo/30min",
+)
+
+
+class Account:
+    """A Woodpecker account whose visible state follows from an event log.
+
+    All methods are thread-safe: the HTTP server reads from threads while tests mutate.
+    """
+
+    def __init__(self, config: SimulatorConfig, clock: VirtualClock) -> None:
+        self.config = config
+        self.clock = clock
+        self.tz = config.timezone
+        self.lock = threading.RLock()
+        self.rng = random.Random(config.seed * 7919 + 1)
+        self.prospects: dict[int, Prospect] = {}
+        self.campaigns: dict[int, Campaign] = {}
+        self.memberships: dict[tuple[int, int], Membership] = {}
+        self.by_prospect: dict[int, dict[int, Membership]] = {}
+        self.events: list[Event] = []
+        self.campaign_events: dict[int, list[Event]] = {}
+        self.deleted_prospects: set[int] = set()
+        self.deleted_campaigns: dict[int, Campaign] = {}
+        self.webhooks: list[dict[str, str]] = []
+        self.version = 0
+        self.next_prospect_id = 1_091_100_000
+        self._queue: list[tuple[int, int, str, int, int, Any]] = []
+        self._seq = 0
+
+    # ----------------------------------------------------------------- bookkeeping
+    def _touch(self, p: Prospect | None = None, manual_ts: int | None = None) -> None:
+        self.version += 1
+        if p is not None:
+            p.version += 1
+            if manual_ts is not None:
+                p.updated = max(p.updated, manual_ts)
+
+    def _schedule(self, ts: int, kind: str, pid: int, cid: int, payload: Any = None) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (ts, self._seq, kind, pid, cid, payload))
+
+    # ----------------------------------------------------------------- the engine
+    def run_until(self, until: int) -> None:
+        """Let scheduled sends and their outcomes happen up to `until` (epoch seconds)."""
+        with self.lock:
+            while self._queue and self._queue[0][0] <= until:
+                ts, _, kind, pid, cid, payload = heapq.heappop(self._queue)
+                if kind == "send":
+                    self._send(ts, pid, cid, until)
+                else:
+                    self._apply(Event(ts, pid, cid, kind, *payload))
+
+    def _send(self, ts: int, pid: int, cid: int, until: int) -> None:
+        """Send the next step of a membership at `ts` and sample what follows from it."""
+        ms = self.memberships.get((pid, cid))
+        camp = self.campaigns.get(cid)
+        p = self.prospects.get(pid)
+        if ms is None or camp is None or p is None or ms.terminal or ms.manual_status:
+            return
+        if camp.status != "RUNNING" and (camp.stop_at is None or ts > camp.stop_at):
+            return
+        if p.status != "ACTIVE" or ms.sent >= len(camp.steps):
+            return
+        rng = self.rng
+        step = camp.steps[ms.sent]
+        if ms.sent == 0 and rng.random() < 0.01:
+            self._apply(Event(ts, pid, cid, m.INVALID))
+            return
+        version = step.versions[rng.randrange(len(step.versions))]
+        self._apply(Event(ts, pid, cid, m.SENT, step.number, version["version"]))
+        terminal = False
+        if rng.random() < (0.04 if step.number == 1 else 0.02):
+            self._later(ts + rng.randint(60, 6 * 3600), m.BOUNCED, pid, cid, until, (step.number,))
+            terminal = True
+        else:
+            if version["track_opens"] and rng.random() < 0.45:
+                opened = ts + rng.randint(300, 2 * 86_400)
+                self._later(opened, m.OPENED, pid, cid, until, (step.number, version["version"]))
+                if rng.random() < 0.3:
+                    self._later(
+                        opened + rng.randint(3600, 5 * 86_400), m.OPENED, pid, cid, until, (step.number,)
+                    )
+                if rng.random() < 0.2:
+                    url = CLICK_URLS[rng.randrange(len(CLICK_URLS))]
+                    self._later(
+                        opened + rng.randint(5, 600), m.CLICKED, pid, cid, until, (step.number, None, url)
+                    )
+            if rng.random() < 0.03:
+                self._later(ts + rng.randint(60, 1800), m.AUTOREPLIED, pid, cid, until, (step.number,))
+            roll = rng.random()
+            if roll < 0.06 + (0.02 if step.number == 1 else 0.0):
+                replied = ts + rng.randint(1800, 3 * 86_400)
+                self._later(replied, m.REPLIED, pid, cid, until, (step.number,))
+                interest = rng.choices(("INTERESTED", "MAYBE_LATER", "NOT_INTERESTED", None), (4, 2, 3, 1))[0]
+                if interest:
+                    self._later(
+                        replied + rng.randint(600, 2 * 86_400),
+                        m.INTEREST,
+                        pid,
+                        cid,
+                        until,
+                        (None, None, None, interest),
+                    )
+                terminal = True
+            elif roll < 0.066 + (0.02 if step.number == 1 else 0.0):
+                self._later(ts + rng.randint(600, 86_400), m.OPTED_OUT, pid, cid, until, (step.number,))
+                terminal = True
+        if not terminal and ms.sent < len(camp.steps):
+            nxt = camp.steps[ms.sent]
+            self._later(ts + nxt.wait_seconds + rng.randint(0, 4 * 3600), "send", pid, cid, until)
+
+    def _later(
+        self, ts: int, kind: str, pid: int, cid: int, until: int, payload: tuple[Any, ...] = ()
+    ) -> None:
+        if kind == "send":
+            if ts <= until:
+                self._send(ts, pid, cid, until)
+            else:
+                self._schedule(ts, kind, pid, cid)
+            return
+        if ts <= until:
+            self._apply(Event(ts, pid, cid, kind, *payload))
+        else:
+            self._schedule(ts, kind, pid, cid, payload)
+
+    def _apply(self, ev: Event) -> None:
+        """Record an event and update everything derived from it."""
+        p = self.prospects.get(ev.prospect_id)
+        ms = self.memberships.get((ev.prospect_id, ev.campaign_id or 0))
+        if p is None:
+            return
+        self.events.append(ev)
+        if ev.campaign_id is not None:
+            self.campaign_events.setdefault(ev.campaign_id, []).append(ev)
+        kind, ts = ev.type, ev.ts
+        if kind == m.SENT:
+            p.last_contacted = max(p.last_contacted or 0, ts)
+            p.sent_mails += 1
+            if ms is not None:
+                ms.sent += 1
+                ms.last_sent = ts
+        elif kind in (m.REPLIED, m.AUTOREPLIED):
+            p.last_replied = max(p.last_replied or 0, ts)
+            if kind == m.REPLIED:
+                p.replied = True
+                if ms is not None:
+                    ms.terminal = "REPLIED"
+            elif ms is not None:
+                ms.autoreplied = True
+        elif kind == m.BOUNCED:
+            p.bounced = True
+            if ms is not None:
+                ms.terminal = "BOUNCED"
+        elif kind == m.OPTED_OUT:
+            p.opted_out = True
+            if ms is not None:
+                ms.terminal = "OPT-OUT"
+        elif kind == m.INVALID:
+            p.invalid = True
+            if ms is not None:
+                ms.terminal = "INVALID"
+        elif kind == m.OPENED:
+            p.last_open = max(p.last_open or 0, ts)
+            if ms is not None:
+                ms.last_open = max(ms.last_open or 0, ts)
+        elif kind == m.CLICKED and ev.url:
+            p.last_clicks[ev.url] = max(p.last_clicks.get(ev.url, 0), ts)
+            if ms is not None:
+                ms.last_clicks[ev.url] = max(ms.last_clicks.get(ev.url, 0), ts)
+        elif kind == m.INTEREST and ms is not None and ev.value:
+            ms.interest = ev.value
+        manual = kind not in m.AUTOMATIC_EVENTS or self.config.auto_bumps_updated
+        self._touch(p, ts if manual else None)
+
+    # ----------------------------------------------------------------- mutations
+    def advance(self, seconds: float) -> None:
+        """Move the clock; nothing happens in between (see `simulate`)."""
+        self.clock.advance(seconds)
+
+    def simulate(self, seconds: float) -> None:
+        """Move the clock and let running campaigns send, and prospects open, click, reply and bounce."""
+        self.clock.advance(seconds)
+        self.run_until(self.clock.ts())
+
+    def _prospect(self, prospect_id: int) -> Prospect:
+        p = self.prospects.get(prospect_id)
+        if p is None:
+            raise KeyError(f"no prospect {prospect_id}")
+        return p
+
+    def edit_prospect(self, prospect_id: int, **fields: Any) -> None:
+        """Change prospect fields (text fields, snippets, `snippet_labels`, `status`) as a user would."""
+        with self.lock:
+            p = self._prospect(prospect_id)
+            for key, value in fields.items():
+                if key == "snippet_labels":
+                    p.snippet_labels = dict(value)
+                elif key == "status":
+                    p.manual_status = None if value == "ACTIVE" else value
+                elif key in p.fields:
+                    p.fields[key] = "" if value is None else str(value)
+                else:
+                    raise KeyError(f"unknown prospect field {key}")
+            self._touch(p, self.clock.ts())
+
+    def reserve_id(self) -> int:
+        """The next prospect id (ids grow with gaps, as database sequences do)."""
+        with self.lock:
+            pid = self.next_prospect_id
+            self.next_prospect_id += 1 + (pid % 3 == 0)
+            return pid
+
+    def add_prospects(self, n: int, ids: list[int] | None = None, **fields: Any) -> list[int]:
+        """Add `n` new prospects now (with reserved `ids` if given); returns their ids."""
+        from .generator import make_prospect
+
+        with self.lock:
+            ids_out = []
+            for i in range(n):
+                p = make_prospect(self, self.rng, self.clock.ts(), ids[i] if ids else None)
+                for key, value in fields.items():
+                    p.fields[key] = str(value)
+                self.prospects[p.id] = p
+                ids_out.append(p.id)
+            self._touch()
+            return ids_out
+
+    def delete_prospect(self, prospect_id: int, campaign_ids: Iterable[int] | None = None) -> bool:
+        """Delete a prospect globally, or only from some campaigns; False if there was nothing to delete."""
+        with self.lock:
+            if prospect_id not in self.prospects:
+                return False
+            if campaign_ids is not None:
+                found = False
+                for cid in campaign_ids:
+                    if self.memberships.pop((prospect_id, cid), None) is not None:
+                        self.by_prospect.get(prospect_id, {}).pop(cid, None)
+                        found = True
+                self._touch(self.prospects[prospect_id], self.clock.ts())
+                return found
+            del self.prospects[prospect_id]
+            for cid in list(self.by_prospect.pop(prospect_id, {})):
+                self.memberships.pop((prospect_id, cid), None)
+            self.deleted_prospects.add(prospect_id)
+            self._touch()
+            return True
+
+    def enroll(
+        self,
+        prospect_id: int,
+        campaign_id: int,
+        campaign_email: str | None = None,
+        send_after: int | None = None,
+    ) -> Membership:
+        """Add a prospect to a campaign now (a manual change); the first email follows if it runs."""
+        with self.lock:
+            p = self._prospect(prospect_id)
+            camp = self.campaigns[campaign_id]
+            key = (prospect_id, campaign_id)
+            if key in self.memberships:
+                return self.memberships[key]
+            email = campaign_email or camp.mailboxes[prospect_id % len(camp.mailboxes)]
+            ms = Membership(prospect_id, campaign_id, self.clock.ts(), email, steps_total=len(camp.steps))
+            self.memberships[key] = ms
+            self.by_prospect.setdefault(prospect_id, {})[campaign_id] = ms
+            self._touch(p, self.clock.ts())
+            if camp.status == "RUNNING" and camp.steps:
+                first = max(self.clock.ts() + 60, send_after or 0)
+                self._schedule(first, "send", prospect_id, campaign_id)
+            return ms
+
+    def _record(self, kind: str, prospect_id: int, campaign_id: int | None, **extra: Any) -> None:
+        with self.lock:
+            self._prospect(prospect_id)
+            self._apply(Event(self.clock.ts(), prospect_id, campaign_id, kind, **extra))
+
+    def record_reply(self, prospect_id: int, campaign_id: int) -> None:
+        """The prospect replies now."""
+        ms = self.memberships.get((prospect_id, campaign_id))
+        self._record(m.REPLIED, prospect_id, campaign_id, step=ms.sent if ms else None)
+
+    def record_autoreply(self, prospect_id: int, campaign_id: int) -> None:
+        """An automatic reply arrives now."""
+        self._record(m.AUTOREPLIED, prospect_id, campaign_id)
+
+    def record_bounce(self, prospect_id: int, campaign_id: int) -> None:
+        """The last email bounces now."""
+        self._record(m.BOUNCED, prospect_id, campaign_id)
+
+    def record_open(self, prospect_id: int, campaign_id: int) -> None:
+        """The prospect opens an email now."""
+        self._record(m.OPENED, prospect_id, campaign_id)
+
+    def record_click(self, prospect_id: int, campaign_id: int, url: str = CLICK_URLS[0]) -> None:
+        """The prospect clicks `url` now."""
+        self._record(m.CLICKED, prospect_id, campaign_id, url=url)
+
+    def record_opt_out(self, prospect_id: int, campaign_id: int) -> None:
+        """The prospect unsubscribes now (global BLACKLIST)."""
+        self._record(m.OPTED_OUT, prospect_id, campaign_id)
+
+    def record_send(self, prospect_id: int, campaign_id: int) -> None:
+        """An email of the campaign goes out to the prospect now."""
+        ms = self.memberships[(prospect_id, campaign_id)]
+        self._record(m.SENT, prospect_id, campaign_id, step=ms.sent + 1, version="A")
+
+    def set_interest(self, prospect_id: int, campaign_id: int, interest: str) -> None:
+        """A user marks the prospect's interest in a campaign (manual: bumps `updated`)."""
+        if interest not in m.INTERESTS:
+            raise ValueError(f"interest must be one of {m.INTERESTS}")
+        self._record(m.INTEREST, prospect_id, campaign_id, value=interest)
+
+    def set_membership_status(self, prospect_id: int, campaign_id: int, status: str) -> None:
+        """A user changes the campaign-level status (e.g. PAUSED, TO-CHECK, ACTIVE)."""
+        with self.lock:
+            ms = self.memberships[(prospect_id, campaign_id)]
+            ms.manual_status = None if status == "ACTIVE" else status
+            self._touch(self.prospects[prospect_id], self.clock.ts())
+
+    def delete_campaign(self, campaign_id: int) -> bool:
+        """Delete a campaign and its memberships."""
+        with self.lock:
+            camp = self.campaigns.pop(campaign_id, None)
+            if camp is None:
+                return False
+            self.deleted_campaigns[campaign_id] = camp
+            for pid in [pid for (pid, cid) in self.memberships if cid == campaign_id]:
+                self.memberships.pop((pid, campaign_id), None)
+                self.by_prospect.get(pid, {}).pop(campaign_id, None)
+            self._touch()
+            return True
+
+    def edit_campaign(self, campaign_id: int, **changes: Any) -> None:
+        """Change a campaign's name or status (status changes to RUNNING resume sending)."""
+        with self.lock:
+            camp = self.campaigns[campaign_id]
+            for key, value in changes.items():
+                if key not in ("name", "status", "per_day", "folder_name"):
+                    raise KeyError(f"cannot edit campaign field {key}")
+                setattr(camp, key, value)
+            if changes.get("status") not in (None, "RUNNING"):
+                camp.stop_at = self.clock.ts()
+            camp.version += 1
+            self._touch()
+
+    # ----------------------------------------------------------------- reads
+    def memberships_of(self, prospect_id: int) -> list[tuple[Membership, Campaign]]:
+        """The prospect's memberships with their campaigns, by campaign id."""
+        out = []
+        for cid in sorted(self.by_prospect.get(prospect_id, {})):
+            ms = self.memberships.get((prospect_id, cid))
+            camp = self.campaigns.get(cid)
+            if ms is not None and camp is not None:
+                out.append((ms, camp))
+        return out

@@ -1,0 +1,268 @@
+"""Deterministic generation of an account from a seed."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import unicodedata
+import uuid
+
+from .account import Account
+from .clock import VirtualClock
+from .config import SimulatorConfig
+from .model import CAMPAIGN_STATUSES, SNIPPETS, TEXT_FIELDS, Campaign, Membership, Prospect, Step
+
+FIRST = (
+    "Anna",
+    "Piotr",
+    "Erlich",
+    "Jared",
+    "Monica",
+    "Gilfoyle",
+    "Zoë",
+    "José",
+    "Łukasz",
+    "Søren",
+    "Chloé",
+    "Mateusz",
+    "Olivia",
+    "Liam",
+    "Ava",
+    "Noah",
+    "Émile",
+    "Dinesh",
+    "Richard",
+    "Laurie",
+)
+LAST = (
+    "Nowak",
+    "Bachman",
+    "Dunn",
+    "Hall",
+    "Chugtai",
+    "Hendricks",
+    "Kowalski",
+    "Müller",
+    "García",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Wiśniewska",
+    "Dubois",
+    "Rossi",
+    "Novák",
+    "O'Brien",
+    "Lee",
+)
+INDUSTRIES = ("IT", "Software as a Service", "Marketing", "Finance", "Healthcare", "Education", "Retail", "")
+TITLES = ("CEO", "CTO", "Head of Sales", "VP Marketing", "Founder", "RevOps Manager", "SDR", "")
+CITIES = (
+    ("Palo Alto", "California", "United States"),
+    ("Warsaw", "Mazowieckie", "Poland"),
+    ("Berlin", "Berlin", "Germany"),
+    ("London", "", "United Kingdom"),
+    ("Kraków", "Małopolskie", "Poland"),
+    ("Austin", "Texas", "United States"),
+    ("", "", ""),
+)
+TAGS = ("", "#VISIONARY", "#VIP", "#TRIAL", "#VIP #SECONDARYEMAIL", "#INBOUND", "")
+LABELS = ("custom_snippet", "pain point", "Last Event")
+WORDS = (
+    "Pied",
+    "Piper",
+    "Hooli",
+    "Aviato",
+    "Bachmanity",
+    "Raviga",
+    "Endframe",
+    "Nucleus",
+    "Maleant",
+    "Sliceline",
+    "Gavin",
+    "Belson",
+    "Coleman",
+    "Blaine",
+    "Intersite",
+    "Optimoji",
+    "Tres",
+    "Comas",
+)
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def _company(index: int) -> tuple[str, str, int]:
+    rng = random.Random(index * 104_729)
+    name = f"{WORDS[rng.randrange(len(WORDS))]} {WORDS[rng.randrange(len(WORDS))]}"
+    domain = name.lower().replace(" ", "") + f"{index}.com"
+    return name, domain, 654_000_000 + index
+
+
+def make_prospect(account: Account, rng: random.Random, ts: int, pid: int | None = None) -> Prospect:
+    """A new prospect with realistic, deterministic data, created at `ts` (id reserved unless given)."""
+    if pid is None:
+        pid = account.reserve_id()
+    n_companies = max(1, account.config.prospects // 4)
+    company, domain, org_id = _company(rng.randrange(n_companies))
+    first, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
+    city, state, country = CITIES[rng.randrange(len(CITIES))]
+    fields = dict.fromkeys(TEXT_FIELDS, "")
+    local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode().lower()
+    fields.update(
+        email=f"{local.replace(chr(39), '')}.{pid % 100_000}@{domain}",
+        first_name=first,
+        last_name=last if rng.random() > 0.05 else "",
+        company=company,
+        industry=INDUSTRIES[rng.randrange(len(INDUSTRIES))],
+        website=f"https://{domain}",
+        linkedin_url=f"https://linkedin.com/in/{first.lower()}-{pid}" if rng.random() < 0.6 else "",
+        tags=TAGS[rng.randrange(len(TAGS))],
+        title=TITLES[rng.randrange(len(TITLES))],
+        phone=f"+48 {rng.randint(500, 899)} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+        if rng.random() < 0.5
+        else "",
+        city=city,
+        state=state,
+        country=country,
+    )
+    for name in SNIPPETS:
+        fields[name] = ""
+    if rng.random() < 0.7:
+        fields["snippet1"] = f"You lead {company}'s outbound team"
+    if rng.random() < 0.3:
+        fields["snippet2"] = "A personalized sentence <br/> in two lines"
+    if rng.random() < 0.1:
+        fields["snippet7"] = "ä" * rng.randint(1, 5) + " long " * rng.randint(1, 40)
+    labels = {LABELS[0]: fields["snippet1"]} if fields["snippet1"] else {}
+    if rng.random() < 0.2:
+        labels[LABELS[rng.randrange(1, len(LABELS))]] = "Visited our booth"
+    return Prospect(
+        id=pid,
+        fields=fields,
+        organization_id=org_id,
+        encrypted=rng.random() < 0.01,
+        snippet_labels=labels,
+        created=ts,
+        updated=ts,
+    )
+
+
+def _hex64(*parts: object) -> str:
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
+
+
+def _make_campaign(index: int, rng: random.Random, start: int, config: SimulatorConfig) -> Campaign:
+    cid = 1_234_000 + index * 7
+    status = (
+        CAMPAIGN_STATUSES[index % len(CAMPAIGN_STATUSES)]
+        if index < 12
+        else rng.choice(
+            ("RUNNING", "RUNNING", "RUNNING", "COMPLETED", "PAUSED", "STOPPED", "DRAFT", "EDITED")
+        )
+    )
+    created = start - rng.randint(10, config.history_days) * 86_400 + rng.randint(0, 86_399)
+    mailboxes = [f"sales{j}@woodpecker-sim.example" for j in range(rng.randint(1, 3))]
+    steps = []
+    for number in range(1, rng.randint(1, 5) + 1):
+        versions = []
+        for v in range(rng.choice((1, 1, 2, 3)) if number == 1 else rng.choice((1, 1, 2))):
+            letter = "ABCDE"[v]
+            versions.append(
+                {
+                    "id": _hex64(config.seed, cid, number, letter),
+                    "version": letter,
+                    "subject": f"Quick question about {{{{COMPANY}}}} ({letter})" if number == 1 else "",
+                    "message": f'<div><p>Hi {{{{FIRST_NAME | "there"}}}},</p><p>Step {number}.</p></div>',
+                    "signature": "SENDER" if v % 2 == 0 else "NO_SIGNATURE",
+                    "track_opens": rng.random() < 0.85,
+                }
+            )
+        days = DAYS[:5] if rng.random() < 0.8 else DAYS
+        delivery = {d: [{"from": "08:00", "to": "18:00"}] for d in days}
+        if rng.random() < 0.2:
+            delivery["SATURDAY"] = [{"from": "08:00", "to": "10:00"}, {"from": "16:00", "to": "18:00"}]
+        steps.append(
+            Step(
+                id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                number=number,
+                followup_range="DAY" if rng.random() < 0.9 else "HOUR",
+                followup_value=rng.randint(1, 5),
+                delivery_time=delivery,
+                versions=versions,
+            )
+        )
+    stop_at = None
+    if status in ("PAUSED", "STOPPED", "EDITED"):
+        stop_at = start - rng.randint(1, 9) * 86_400
+    elif status == "DRAFT":
+        stop_at = created
+    elif status == "COMPLETED":
+        stop_at = start
+    return Campaign(
+        id=cid,
+        name=f"{WORDS[index % len(WORDS)]} outreach #{index + 1}",
+        status=status,
+        created=created,
+        from_name=f"{FIRST[index % len(FIRST)]} from Woodpecker Sim",
+        from_email=mailboxes[0],
+        mailboxes=mailboxes,
+        folder_id=index % 4,
+        folder_name=("", "Outbound", "Partners", "Events")[index % 4],
+        per_day=rng.choice((50, 100, 200, 500)),
+        gdpr_unsubscribe=rng.random() < 0.5,
+        settings={
+            "timezone": config.timezone,
+            "prospect_timezone": rng.random() < 0.3,
+            "daily_enroll": rng.choice((25, 50, 100)),
+            "gdpr_unsubscribe": rng.random() < 0.5,
+            "list_unsubscribe": rng.random() < 0.5,
+        },
+        email_account_ids=[123_000 + j for j in range(len(mailboxes))],
+        start_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        steps=steps,
+        unsupported=rng.random() < config.unsupported_share,
+        stop_at=stop_at,
+    )
+
+
+def generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
+    """Build the account: prospects, campaigns, memberships, and the history up to the clock's now."""
+    account = Account(config, clock)
+    rng = random.Random(config.seed)
+    now = clock.ts()
+    first = now - config.history_days * 86_400
+    # Prospects arrive in import batches: many share the same `updated` second.
+    ts = first
+    while len(account.prospects) < config.prospects:
+        batch = min(rng.choice((1, 1, 3, 20, 200, 1500)), config.prospects - len(account.prospects))
+        for _ in range(batch):
+            p = make_prospect(account, rng, ts)
+            account.prospects[p.id] = p
+        ts += rng.randint(1, max(2, (now - first) // max(1, config.prospects // 50)))
+        ts = min(ts, now - 3600)
+    for index in range(config.campaigns):
+        camp = _make_campaign(index, rng, now, config)
+        account.campaigns[camp.id] = camp
+    campaigns = list(account.campaigns.values())
+    if campaigns and config.avg_memberships > 0:
+        cap = len(campaigns)
+        for p in account.prospects.values():
+            k = min(cap, int(rng.expovariate(1 / config.avg_memberships) + 0.5))
+            for camp in rng.sample(campaigns, k):
+                enrolled = max(camp.created, p.created) + rng.randint(0, 20 * 86_400)
+                if enrolled >= now:
+                    continue
+                ms = Membership(
+                    p.id,
+                    camp.id,
+                    enrolled,
+                    camp.mailboxes[p.id % len(camp.mailboxes)],
+                    steps_total=len(camp.steps),
+                )
+                account.memberships[(p.id, camp.id)] = ms
+                account.by_prospect.setdefault(p.id, {})[camp.id] = ms
+                p.updated = max(p.updated, enrolled)
+                if camp.steps and camp.status != "DRAFT":
+                    account._schedule(enrolled + rng.randint(60, 8 * 3600), "send", p.id, camp.id)
+    account.run_until(now)
+    account.version += 1
+    return account

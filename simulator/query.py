@@ -1,0 +1,332 @@
+"""`GET /rest/v1/prospects`: parameter validation, filtering, sorting and paging."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .account import Account
+from .model import SNIPPETS, TEXT_FIELDS, Campaign, Membership, Prospect
+
+KNOWN_PARAMS = frozenset(
+    {
+        "page",
+        "per_page",
+        "sort",
+        "id",
+        "status",
+        "contacted",
+        "interested",
+        "activity",
+        "diff",
+        "campaigns_id",
+        "campaigns_details",
+        "search",
+    }
+)
+GLOBAL_STATUSES = frozenset({"ACTIVE", "BOUNCED", "REPLIED", "BLACKLIST", "INVALID"})
+CAMPAIGN_STATUSES = frozenset(
+    {
+        "ACTIVE",
+        "PAUSED",
+        "TO-CHECK",
+        "REPLIED",
+        "AUTOREPLIED",
+        "BOUNCED",
+        "INVALID",
+        "OPT-OUT",
+        "COMPLETED",
+        "BLACKLIST",
+    }
+)
+INTEREST_FILTER = {
+    "INTERESTED": "INTERESTED",
+    "MAYBE-LATER": "MAYBE_LATER",
+    "NOT-INTERESTED": "NOT_INTERESTED",
+    "NOT-MARKED": "NOT_MARKED",
+    "NOT_MARKED": "NOT_MARKED",
+}
+ACTIVITIES = frozenset({"OPENED", "NOT-OPENED", "CLICKED", "NOT-CLICKED"})
+TRUE_WORDS = frozenset({"on", "yes", "true", "1"})
+FALSE_WORDS = frozenset({"off", "no", "false", "0"})
+SEARCH_FIELDS = frozenset(
+    {*TEXT_FIELDS, *SNIPPETS, "organization_id", "snipet1", "snipet2", "snipet3", "snipet4"}
+)
+SORT_FIELDS = frozenset(
+    {
+        "id",
+        "status",
+        "updated",
+        "last_contacted",
+        "last_replied",
+        "first_name",
+        "last_name",
+        "company",
+        "organization_id",
+        "industry",
+        "website",
+        "tags",
+        "title",
+        "phone",
+        "address",
+        "city",
+        "state",
+        "country",
+        "email",
+        "snipet1",
+        "snipet2",
+        "snipet3",
+        "snipet4",
+        *SNIPPETS,
+        "last_opened",
+        "last_clicked",
+        "sent_mails",
+    }
+)
+DIFF_RE = re.compile(
+    r"^(?:(updated|last_opened|last_clicked)>)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4})$"
+)
+NEEDS_OPENED = "Wrong param, required activity=OPENED|NOT-OPENED"
+NEEDS_CLICKED = "Wrong param, required activity=CLICKED|NOT-CLICKED"
+
+
+class QueryError(Exception):
+    """A parameter the API rejects with 400 E_WRONG_PARAM."""
+
+
+@dataclass(slots=True)
+class Row:
+    """One row of a prospects answer: a prospect, maybe a membership, maybe one clicked link."""
+
+    prospect: Prospect
+    membership: Membership | None = None
+    campaign: Campaign | None = None
+    click_url: str | None = None
+    click_ts: int | None = None
+
+    @property
+    def last_open(self) -> int | None:
+        return self.membership.last_open if self.membership is not None else self.prospect.last_open
+
+    @property
+    def sent(self) -> int:
+        return self.membership.sent if self.membership is not None else self.prospect.sent_mails
+
+    @property
+    def status(self) -> str:
+        return self.membership.status if self.membership is not None else self.prospect.status
+
+    def clicks(self) -> dict[str, int]:
+        return self.membership.last_clicks if self.membership is not None else self.prospect.last_clicks
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated prospects query (without paging)."""
+
+    sort: tuple[tuple[str, bool], ...]
+    ids: frozenset[int] | None
+    status: str | None
+    contacted: bool | None
+    interested: str | None
+    activity: str | None
+    diff: tuple[str, int] | None
+    campaigns: tuple[int, ...] | None
+    details: bool
+    search: tuple[str, str] | None
+
+
+def _wrong(name: str, value: str) -> QueryError:
+    return QueryError(f"Wrong param [{name}]={value}")
+
+
+def _ints(name: str, value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip() != "")
+    except ValueError:
+        raise _wrong(name, value) from None
+
+
+def parse_paging(params: Mapping[str, str]) -> tuple[int, int]:
+    """`page` (1-based) and `per_page` (1..1000, default 100)."""
+    page, per_page = params.get("page", "1"), params.get("per_page", "100")
+    if not page.isdigit() or int(page) < 1:
+        raise _wrong("page", page)
+    if not per_page.isdigit() or not 1 <= int(per_page) <= 1000:
+        raise _wrong("per_page", per_page)
+    return int(page), int(per_page)
+
+
+def parse(params: Mapping[str, str]) -> Query:
+    """Validate the query string as the API does; raise `QueryError` with the documented message."""
+    for name in params:
+        if name not in KNOWN_PARAMS:
+            raise QueryError(f"Unknown param:{name}")
+    activity = params.get("activity")
+    if activity is not None and activity not in ACTIVITIES:
+        raise _wrong("activity", activity)
+    campaigns = _ints("campaigns_id", params["campaigns_id"]) if "campaigns_id" in params else None
+    status = params.get("status")
+    if status is not None and status not in (CAMPAIGN_STATUSES if campaigns else GLOBAL_STATUSES):
+        raise _wrong("status", status)
+    contacted = None
+    if "contacted" in params:
+        word = params["contacted"].lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            raise _wrong("contacted", params["contacted"])
+        contacted = word in TRUE_WORDS
+    interested = None
+    if "interested" in params:
+        if params["interested"] not in INTEREST_FILTER:
+            raise _wrong("interested", params["interested"])
+        interested = INTEREST_FILTER[params["interested"]]
+    diff = None
+    if "diff" in params:
+        match = DIFF_RE.match(params["diff"])
+        if not match:
+            raise _wrong("diff", params["diff"])
+        kind = match.group(1) or "updated"
+        if kind == "last_opened" and activity not in ("OPENED", "NOT-OPENED"):
+            raise QueryError(NEEDS_OPENED)
+        if kind == "last_clicked" and activity not in ("CLICKED", "NOT-CLICKED"):
+            raise QueryError(NEEDS_CLICKED)
+        diff = (kind, int(datetime.strptime(match.group(2), "%Y-%m-%dT%H:%M:%S%z").timestamp()))
+    sort: list[tuple[str, bool]] = []
+    for item in params.get("sort", "+id").split(","):
+        token = item.strip()
+        descending = token.startswith("-")
+        name = token.lstrip("+-").strip()
+        if name not in SORT_FIELDS:
+            raise _wrong("sort", item)
+        if name == "last_opened" and activity != "OPENED":
+            raise QueryError(NEEDS_OPENED)
+        if name == "last_clicked" and activity != "CLICKED":
+            raise QueryError(NEEDS_CLICKED)
+        if name == "sent_mails" and activity not in ("OPENED", "CLICKED"):
+            raise _wrong("sort", item)
+        sort.append((name, descending))
+    details = False
+    if "campaigns_details" in params:
+        if params["campaigns_details"].lower() not in ("true", "false"):
+            raise _wrong("campaigns_details", params["campaigns_details"])
+        details = params["campaigns_details"].lower() == "true"
+    search = None
+    if "search" in params:
+        field, sep, value = params["search"].partition("=")
+        if not sep or field not in SEARCH_FIELDS:
+            raise _wrong("search", params["search"])
+        search = (field, value.lower())
+    ids = frozenset(_ints("id", params["id"])) if "id" in params else None
+    return Query(tuple(sort), ids, status, contacted, interested, activity, diff, campaigns, details, search)
+
+
+def _text(p: Prospect, field: str) -> str:
+    if field.startswith("snipet"):
+        field = "snippet" + field[6:]
+    if field == "organization_id":
+        return str(p.organization_id)
+    return p.fields[field]
+
+
+def _expand(account: Account, q: Query) -> list[Row]:
+    rows: list[Row] = []
+    wanted = set(q.campaigns) if q.campaigns is not None else None
+    prospects: Any = account.prospects.values()
+    if q.ids is not None:
+        prospects = [account.prospects[i] for i in q.ids if i in account.prospects]
+    for p in prospects:
+        if wanted is not None or q.interested is not None:
+            for ms, camp in account.memberships_of(p.id):
+                if wanted is not None and camp.id not in wanted:
+                    continue
+                if q.interested is not None and ms.interest != q.interested:
+                    continue
+                rows.append(Row(p, ms, camp))
+        else:
+            rows.append(Row(p))
+    if q.activity == "CLICKED":
+        rows = [
+            Row(r.prospect, r.membership, r.campaign, url, ts) for r in rows for url, ts in r.clicks().items()
+        ]
+    return rows
+
+
+def _keep(q: Query) -> Callable[[Row], bool]:
+    def keep(r: Row) -> bool:
+        p = r.prospect
+        if q.status is not None and r.status != q.status:
+            return False
+        if q.contacted is not None and (r.sent > 0) != q.contacted:
+            return False
+        if q.activity == "OPENED" and r.last_open is None:
+            return False
+        if q.activity == "NOT-OPENED" and r.last_open is not None:
+            return False
+        if q.activity == "NOT-CLICKED" and r.clicks():
+            return False
+        if q.search is not None and q.search[1] not in _text(p, q.search[0]).lower():
+            return False
+        if q.diff is not None:
+            kind, since = q.diff
+            value = {"updated": p.updated, "last_opened": r.last_open, "last_clicked": r.click_ts}[kind]
+            if value is None or value <= since:
+                return False
+        return True
+
+    return keep
+
+
+def _sort_value(r: Row, name: str) -> Any:
+    p = r.prospect
+    if name == "id":
+        return p.id
+    if name == "status":
+        return r.status
+    if name in ("updated", "last_contacted", "last_replied", "last_opened", "last_clicked"):
+        value = {
+            "updated": p.updated,
+            "last_contacted": p.last_contacted,
+            "last_replied": p.last_replied,
+            "last_opened": r.last_open,
+            "last_clicked": r.click_ts,
+        }[name]
+        return -1 if value is None else value
+    if name == "sent_mails":
+        return r.sent
+    if name == "organization_id":
+        return p.organization_id
+    return _text(p, name).lower()
+
+
+def _order(rows: list[Row], sort: tuple[tuple[str, bool], ...]) -> list[Row]:
+    rows.sort(key=lambda r: (r.prospect.id, r.campaign.id if r.campaign else 0, r.click_url or ""))
+    for name, descending in reversed(sort):
+        rows.sort(key=lambda r, n=name: _sort_value(r, n), reverse=descending)  # type: ignore[misc]
+    return rows
+
+
+class QueryCache:
+    """Sorted result rows per (query, data version), so paging a large result stays cheap."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[tuple[Query, int], list[Row]] = OrderedDict()
+        self._size = size
+
+    def rows(self, account: Account, q: Query) -> list[Row]:
+        """All rows of the query, sorted; computed once per data version."""
+        with account.lock:
+            key = (q, account.version)
+            cached = self._items.get(key)
+            if cached is None:
+                keep = _keep(q)
+                cached = _order([r for r in _expand(account, q) if keep(r)], q.sort)
+                self._items[key] = cached
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+            else:
+                self._items.move_to_end(key)
+            return cached

@@ -1,0 +1,127 @@
+"""Render account records in the API's JSON shapes (v1 prospects and campaign_list, v2 campaigns)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .model import SNIPPETS, Campaign, Membership, Prospect
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def fmt_ts(ts: int | None, tz: str) -> str:
+    """Epoch seconds as the API writes them: `2025-03-21T08:11:35+0100`, `""` for never."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, tz=_zone(tz)).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def prospect_base(p: Prospect, tz: str) -> dict[str, Any]:
+    """The prospect object of `GET /rest/v1/prospects`, keys in the documented order."""
+    f = p.fields
+    row: dict[str, Any] = {
+        "id": p.id,
+        "email": f["email"],
+        "first_name": f["first_name"],
+        "last_name": f["last_name"],
+        "company": f["company"],
+        "organization_id": p.organization_id,
+        "industry": f["industry"],
+        "website": f["website"],
+        "linkedin_url": f["linkedin_url"],
+        "tags": f["tags"],
+        "title": f["title"],
+        "phone": f["phone"],
+        "address": f["address"],
+        "city": f["city"],
+        "state": f["state"],
+        "country": f["country"],
+        "last_contacted": fmt_ts(p.last_contacted, tz),
+        "last replied": fmt_ts(p.last_replied, tz),
+        "updated": fmt_ts(p.updated, tz),
+        "encrypted": p.encrypted,
+    }
+    for i in range(1, 5):
+        row[f"snipet{i}"] = f[f"snippet{i}"]
+    for name in SNIPPETS:
+        row[name] = f[name]
+    row["snippet_labels"] = dict(p.snippet_labels)
+    row["status"] = p.status
+    return row
+
+
+def campaign_row(c: Campaign, tz: str) -> dict[str, Any]:
+    """A row of `GET /rest/v1/campaign_list`."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "from_name": c.from_name,
+        "from_email": c.from_email,
+        "created": fmt_ts(c.created, tz),
+        "from_names": [c.from_name],
+        "from_emails": list(c.mailboxes),
+        "gdpr_unsubscribe": c.gdpr_unsubscribe,
+        "folder_name": c.folder_name,
+        "folder_id": c.folder_id,
+        "per_day": c.per_day,
+        "bcc": "",
+        "cc": "",
+        "error": "",
+    }
+
+
+def campaign_v2(c: Campaign) -> dict[str, Any]:
+    """`GET /rest/v2/campaigns/{id}`: the campaign with its START → EMAIL step chain."""
+    followup: dict[str, Any] | None = None
+    for step in reversed(c.steps):
+        node: dict[str, Any] = {
+            "id": step.id,
+            "type": "EMAIL",
+            "delivery_time": step.delivery_time,
+            "body": {"versions": [dict(v) for v in step.versions]},
+            "followup_after": {"range": step.followup_range, "value": step.followup_value},
+            "followup": followup,
+        }
+        followup = node
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "email_account_ids": list(c.email_account_ids),
+        "settings": dict(c.settings),
+        "steps": {"id": c.start_id, "type": "START", "followup": followup},
+    }
+
+
+def membership_extra(m: Membership, c: Campaign) -> dict[str, Any]:
+    """Fields a `campaigns_id` row adds to (or overrides in) the prospect object."""
+    return {
+        "status": m.status,
+        "interested": m.interest,
+        "campaign_id": c.id,
+        "campaign_name": c.name,
+        "campaign_email": m.campaign_email,
+        "sent_mails": m.sent,
+    }
+
+
+def campaigns_details(memberships: list[tuple[Membership, Campaign]]) -> list[dict[str, Any]]:
+    """The `campaigns_details` list of `campaigns_details=true`."""
+    return [
+        {
+            "campaign_id": c.id,
+            "campaign_name": c.name,
+            "campaign_status": c.status,
+            "campaign_prospect_status": m.status,
+            "interested": m.interest,
+            "campaign_email": m.campaign_email,
+        }
+        for m, c in memberships
+    ]

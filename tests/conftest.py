@@ -1,0 +1,36 @@
+"""Fixtures shared by every test: telemetry off, and simulators of the Woodpecker API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+
+from simulator import Simulator, SimulatorConfig  # noqa: E402
+
+SMALL = {"seed": 7, "prospects": 600, "campaigns": 6}
+
+
+@pytest.fixture
+def make_simulator() -> Iterator[Callable[..., Simulator]]:
+    """Factory: `make_simulator(**config)` starts a simulator that is stopped at teardown."""
+    started: list[Simulator] = []
+
+    def make(**config: Any) -> Simulator:
+        sim = Simulator(SimulatorConfig(**{**SMALL, **config})).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def simulator(make_simulator: Callable[..., Simulator]) -> Simulator:
+    """A small simulated account (seed 7, 600 prospects, 6 campaigns), served over real HTTP."""
+    return make_simulator()
