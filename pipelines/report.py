@@ -30,14 +30,18 @@ def progress_line(stats: RunStats) -> str:
 
 @contextmanager
 def progress_ticker(
-    stats: RunStats, out: TextIO = sys.stderr, interval: float = settings.PROGRESS_INTERVAL_S
+    stats: RunStats, out: TextIO | None = None, interval: float = settings.PROGRESS_INTERVAL_S
 ) -> Iterator[None]:
-    """Print a progress line every `interval` seconds while the block runs."""
+    """Print a progress line every `interval` seconds while the block runs (to stderr by default)."""
+    stream = out or sys.stderr
     stop = threading.Event()
 
     def tick() -> None:
         while not stop.wait(interval):
-            print(progress_line(stats), file=out, flush=True)
+            try:
+                print(progress_line(stats), file=stream, flush=True)
+            except (OSError, ValueError):  # the stream went away; progress is not worth failing for
+                return
 
     thread = threading.Thread(target=tick, name="woodpecker-progress", daemon=True)
     thread.start()
