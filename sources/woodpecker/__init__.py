@@ -318,6 +318,7 @@ def _campaign_pages(
     else:
         new_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(new_ids)]
         started: list[datetime | None] = []
+        bounced: set[Hashable] = set()
         for params in new_params:
             scan = AscendingScan(
                 fetch,
@@ -329,12 +330,14 @@ def _campaign_pages(
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
             )
-            yield from _touching(ctx, scan, scan.value, None)
+            yield from _collect_bounced(
+                _touching(ctx, scan, scan.value, None), membership_key, bounced, ctx.options.lookback
+            )
             started.append(scan.result.resume_from)
         old_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(old_ids)]
         if old_params:
             yield from _change_stream_pages(
-                ctx, state, fetch, old_params, membership_key, extra_floor=started
+                ctx, state, fetch, old_params, membership_key, extra_floor=started, bounced_seed=bounced
             )
     state["campaign_ids"] = ids
 
@@ -354,6 +357,8 @@ def _membership_or_prospect_pages(
         started_at = utc_now()
         consistent = True
         resumes: list[datetime | None] = []
+        starts: list[datetime | None] = []
+        bounced: set[Hashable] = set()
         for params in param_sets:
             scan = AscendingScan(
                 fetch,
@@ -365,15 +370,18 @@ def _membership_or_prospect_pages(
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
             )
-            yield from _touching(ctx, scan, scan.value, None)
+            yield from _collect_bounced(
+                _touching(ctx, scan, scan.value, None), key, bounced, ctx.options.lookback
+            )
             consistent = consistent and scan.result.consistent
-            resumes.append(scan.result.resume_from if scan.result.consistent else None)
-            if not scan.result.consistent:
-                consistent = False
+            resumes.append(scan.result.resume_from)
+            starts.append(scan.result.started)
         if param_sets:
-            resume = earliest(resumes) if all(r is not None for r in resumes) else None
-            for name in CHANGE_CURSORS:
-                state[name] = resume
+            # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
+            state[UPDATED] = earliest(resumes) if all(r is not None for r in resumes) else None
+            for name in (LAST_CONTACTED, LAST_REPLIED, BOUNCED):
+                state[name] = earliest(starts)
+            state["bounced_keys"] = _key_list(bounced)
             record_full_scan(table, started_at, consistent)
         return
     yield from _change_stream_pages(ctx, state, fetch, param_sets, key)
@@ -386,6 +394,7 @@ def _change_stream_pages(
     param_sets: list[dict[str, Any]],
     key: KeyOf,
     extra_floor: Sequence[datetime | None] = (),
+    bounced_seed: set[Hashable] | None = None,
 ) -> Iterator[Page]:
     """The four change streams of a later run, each over every filter set.
 
@@ -427,7 +436,7 @@ def _change_stream_pages(
     )
     # Bounces carry no time of their own (only the send's): remember which rows were already bounced.
     bounced_before = {_hashable(k) for k in state.get("bounced_keys") or []}
-    bounced_now: set[Hashable] = set()
+    bounced_now: set[Hashable] = set(bounced_seed or ())
     for cursor_name, field, extra, window in recent:
         cursor = as_datetime(state.get(cursor_name)) or since
         if cursor is None:
@@ -452,7 +461,7 @@ def _change_stream_pages(
         new_cursors[cursor_name] = earliest(resumes) if all(r is not None for r in resumes) else cursor
     for name, value in new_cursors.items():
         state[name] = earliest([value, floor]) if value is not None else value
-    state["bounced_keys"] = sorted((list(k) if isinstance(k, tuple) else k for k in bounced_now), key=str)
+    state["bounced_keys"] = _key_list(bounced_now)
 
 
 def _touching(
@@ -483,8 +492,29 @@ def _touching_new_keys(
         yield page
 
 
+def _collect_bounced(
+    pages: Iterable[Page], key: KeyOf, into: set[Hashable], lookback: timedelta
+) -> Iterator[Page]:
+    """Pass pages through, collecting the keys of rows the next run's bounce stream will see again."""
+    for page in pages:
+        since = page.answer.server_time - lookback
+        into.update(
+            key(row)
+            for row in page.rows
+            if row.get("status") == "BOUNCED"
+            and (sent := prospect_value(row, LAST_CONTACTED)) is not None
+            and sent >= since
+        )
+        yield page
+
+
 def _hashable(value: Any) -> Hashable:
     return tuple(value) if isinstance(value, list) else value
+
+
+def _key_list(keys: Iterable[Hashable]) -> list[Any]:
+    """Keys as JSON-friendly state values (tuples become lists), in a stable order."""
+    return sorted((list(k) if isinstance(k, tuple) else k for k in keys), key=str)
 
 
 # -- opens and clicks ---------------------------------------------------------------------------------
