@@ -10,6 +10,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.typing import TRefreshMode
 
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.progress import RunStats
@@ -138,7 +139,7 @@ def run_load(
             say("Finishing the load package left pending by an earlier run")
             pipeline.run()
             finished_pending = True
-        refresh = None
+        refresh: TRefreshMode | None = None
         if options.full_refresh:
             refresh = "drop_resources" if options.resources else "drop_sources"
         info: LoadInfo = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, refresh=refresh)

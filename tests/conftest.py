@@ -10,7 +10,7 @@ import pytest
 
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
-from simulator import Simulator, SimulatorConfig  # noqa: E402
+from simulator import Simulator, SimulatorConfig
 
 SMALL = {"seed": 7, "prospects": 600, "campaigns": 6}
 
