@@ -139,10 +139,10 @@ def run_load(
             say("Finishing the load package left pending by an earlier run")
             pipeline.run()
             finished_pending = True
-        refresh: TRefreshMode | None = None
+        refresh: dict[str, TRefreshMode] = {}
         if options.full_refresh:
-            refresh = "drop_resources" if options.resources else "drop_sources"
-        info: LoadInfo = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, refresh=refresh)
+            refresh["refresh"] = "drop_resources" if options.resources else "drop_sources"
+        info: LoadInfo = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, **refresh)
         info.raise_on_failed_jobs()
         rows = _rows_loaded(pipeline)
         say("Applying reconciliation")
