@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from dlt.common.pipeline import LoadInfo
 from dlt.common.typing import TRefreshMode
 
 from sources.woodpecker import woodpecker_source
@@ -139,10 +138,11 @@ def run_load(
             say("Finishing the load package left pending by an earlier run")
             pipeline.run()
             finished_pending = True
-        refresh: dict[str, TRefreshMode] = {}
         if options.full_refresh:
-            refresh["refresh"] = "drop_resources" if options.resources else "drop_sources"
-        info: LoadInfo = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, **refresh)
+            mode: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
+            info = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, refresh=mode)
+        else:
+            info = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT)
         info.raise_on_failed_jobs()
         rows = _rows_loaded(pipeline)
         say("Applying reconciliation")
