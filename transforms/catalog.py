@@ -2,7 +2,8 @@
 
 A model is one `.sql` file under `models/<layer>/`; its name is the file name. It refers to raw tables
 with `{{ source('prospects') }}` and to other models with `{{ ref('stg_woodpecker__prospects') }}`.
-An optional first-line comment `-- materialized: view|table` overrides the layer's default.
+An optional first-line comment `-- materialized: view|table` overrides the layer's default for the
+destination's dialect (`settings.DEFAULT_MATERIALIZATION`, `settings.DIALECT_MATERIALIZATION`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Model:
     Attributes:
         name: Name of the published object (the file name without `.sql`).
         layer: `staging`, `intermediate` or `marts`.
-        materialized: `view` or `table`.
+        materialized: `view` or `table` when the file says so, else None (the layer's default).
         sql: The SELECT statement, with placeholders.
         refs: Models this one reads.
         sources: Raw tables this one reads.
@@ -38,10 +39,17 @@ class Model:
 
     name: str
     layer: str
-    materialized: str
+    materialized: str | None
     sql: str
     refs: tuple[str, ...]
     sources: tuple[str, ...]
+
+    def materialization(self, dialect: str) -> str:
+        """`view` or `table`: the file's choice, else the layer's default for the dialect."""
+        if self.materialized:
+            return self.materialized
+        per_dialect = settings.DIALECT_MATERIALIZATION.get(dialect, {})
+        return per_dialect.get(self.layer, settings.DEFAULT_MATERIALIZATION[self.layer])
 
 
 def parse_model(path: Path, layer: str) -> Model:
@@ -58,11 +66,11 @@ def parse_model(path: Path, layer: str) -> Model:
         ModelError: On an unknown materialisation or an unknown raw table.
     """
     sql = path.read_text(encoding="utf-8").strip().rstrip(";")
-    materialized = settings.DEFAULT_MATERIALIZATION[layer]
+    materialized = None
     first_line = sql.splitlines()[0] if sql else ""
     if match := MATERIALIZED.match(first_line):
         materialized = match.group(1).lower()
-    if materialized not in settings.MATERIALIZATIONS:
+    if materialized is not None and materialized not in settings.MATERIALIZATIONS:
         raise ModelError(f"{path.name}: unknown materialization {materialized!r}")
     refs: list[str] = []
     sources: list[str] = []

@@ -75,6 +75,13 @@ class _Build:
         self.dialect = dialect
         self.models = list(models)
         self.qualified = quote(dataset_name)
+        self.kind = {m.name: m.materialization(dialect) for m in self.models}
+        # View models computed once into a temporary table that the later models of this build read.
+        self.cached = (
+            {name for name, kind in self.kind.items() if kind == "view"}
+            if dialect in settings.VIEW_CACHE_DIALECTS
+            else set()
+        )
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         return self.ex.execute(to_dialect(statement, self.dialect))
@@ -104,8 +111,12 @@ class _Build:
         return {str(name): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows}
 
     def name(self, model_name: str, building: bool) -> str:
-        suffix = settings.BUILD_SUFFIX if building else ""
-        return f"{self.qualified}.{quote(model_name + suffix)}"
+        """Qualified name of a model's published object, or of what the current build writes."""
+        if not building:
+            return f"{self.qualified}.{quote(model_name)}"
+        if model_name in self.cached:
+            return f"{settings.VIEW_CACHE_SCHEMA}.{quote(model_name + settings.BUILD_SUFFIX)}"
+        return f"{self.qualified}.{quote(model_name + settings.BUILD_SUFFIX)}"
 
     def body(self, model: Model, inputs: SourceInputs, building: bool) -> str:
         return render(model, lambda ref: self.name(ref, building), inputs.sql)
@@ -120,10 +131,18 @@ class _Build:
             build_name = model.name + settings.BUILD_SUFFIX
             if build_name in present:
                 self.drop(build_name, present[build_name])
+        self.drop_cache()
+
+    def drop_cache(self) -> None:
+        for model in reversed(self.models):
+            if model.name in self.cached:
+                self.sql(f"DROP TABLE IF EXISTS {self.name(model.name, True)}")
 
     def build(self, inputs: SourceInputs, report: BuildReport) -> None:
         for model in self.models:
-            kind = "VIEW" if model.materialized == "view" else "TABLE"
+            kind = self.kind[model.name].upper()
+            if model.name in self.cached:
+                kind = "TEMPORARY TABLE"
             started = time.perf_counter()
             try:
                 self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs, True)}")
@@ -137,13 +156,13 @@ class _Build:
         with self.ex.transaction():
             present = self.object_types()
             for model in reversed(self.models):
-                if model.materialized == "view":
+                if self.kind[model.name] == "view" and model.name not in self.cached:
                     self.drop(model.name + settings.BUILD_SUFFIX, "view")
             for model in reversed(self.models):
                 if model.name in present:
                     self.drop(model.name, present[model.name])
             for model in self.models:
-                if model.materialized == "view":
+                if self.kind[model.name] == "view":
                     self.sql(
                         f"CREATE VIEW {self.name(model.name, False)} AS {self.body(model, inputs, False)}"
                     )
@@ -169,6 +188,7 @@ class _Build:
                 self.swap(inputs)
             except Exception as exc:
                 raise BuildError(f"publishing the built models failed: {exc}") from exc
+            self.drop_cache()
         except BaseException:
             self._cleanup_quietly()
             raise

@@ -8,11 +8,18 @@ from typing import Final
 MODELS_DIR: Final = Path(__file__).parent / "models"
 LAYERS: Final = ("staging", "intermediate", "marts")
 # How each layer is materialised unless the model file says otherwise (`-- materialized: view`).
-# Staging is materialised too: each staging relation is read by several models (a view would repeat
-# its de-duplication every time), and on PostgreSQL a view pins the raw table it reads, which would
-# stop dlt from dropping or replacing that table (full refresh).
+# On PostgreSQL (and by default) every layer is a table: a view pins the raw table it reads, which
+# would stop dlt from dropping or replacing that table (full refresh). DuckDB does not pin tables
+# behind views and writing wide tables to its file is its main cost, so there staging and
+# intermediate models are published as views, and during a build each is computed once into a
+# temporary (in-memory) table that the later models read (`VIEW_CACHE_DIALECTS`).
 DEFAULT_MATERIALIZATION: Final = {"staging": "table", "intermediate": "table", "marts": "table"}
+DIALECT_MATERIALIZATION: Final[dict[str, dict[str, str]]] = {
+    "duckdb": {"staging": "view", "intermediate": "view"},
+}
 MATERIALIZATIONS: Final = ("view", "table")
+VIEW_CACHE_DIALECTS: Final = ("duckdb",)
+VIEW_CACHE_SCHEMA: Final = '"temp"."main"'
 
 DEFAULT_DATASET: Final = "woodpecker"
 # Suffix of the objects a build writes before they replace the published ones in one transaction.

@@ -35,6 +35,14 @@ def test_every_mart_exists_and_names_follow_the_layers() -> None:
     assert covered == set(settings.SOURCES), "every raw table of the contract has a staging model"
 
 
+def test_layer_defaults_per_dialect() -> None:
+    staging = next(m for m in MODELS if m.layer == "staging")
+    mart = next(m for m in MODELS if m.layer == "marts")
+    assert staging.materialization("postgres") == "table"  # a view would pin the raw table
+    assert staging.materialization("duckdb") == "view"
+    assert mart.materialization("duckdb") == mart.materialization("postgres") == "table"
+
+
 def test_models_come_after_their_refs() -> None:
     position = {m.name: i for i, m in enumerate(MODELS)}
     for model in MODELS:
@@ -97,7 +105,9 @@ def test_placeholders_and_materialization_header(tmp_path: Path) -> None:
     )
     models = load_models(tmp_path)
     assert [m.name for m in models] == ["stg_woodpecker__a", "m"]
-    assert models[0].materialized == "view" and models[1].materialized == "table"
+    assert models[0].materialized == "view" and models[1].materialized is None
+    assert models[0].materialization("postgres") == models[0].materialization("duckdb") == "view"
+    assert models[1].materialization("postgres") == "table"
     assert models[0].sources == ("prospects",) and models[1].refs == ("stg_woodpecker__a",)
     assert (
         render(models[1], lambda n: f"<{n}>", {})

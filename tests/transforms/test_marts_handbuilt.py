@@ -115,7 +115,7 @@ def test_pair_grain_flags_and_attribution(built: dict[str, Any]) -> None:
     pairs = built["pairs"]
     assert set(pairs) == {(1, 10), (1, 11), (1, 12), (1, 13), (2, 10), (2, 12), (2, 15), (2, 17)}
     a = pairs[(1, 10)]
-    assert a["email"] == "a@acme.com" and a["email_domain"] == "acme.com"
+    assert a["campaign_email"] == "sender@example.com"  # trimmed and lower-cased
     assert (a["sends"], a["was_contacted"], a["was_opened"], a["was_clicked"]) == (2, True, True, True)
     assert (a["was_replied"], a["is_positive_reply"], a["interest"]) == (True, True, "INTERESTED")
     assert (a["observed_opens"], a["clicked_links"], a["observed_clicks"]) == (2, 2, 3)
@@ -164,6 +164,7 @@ def test_prospect_lifecycle_and_score(built: dict[str, Any]) -> None:
     assert p10["observed_opens"] == 2 and p10["observed_clicks"] == 3
     assert p10["last_activity_at"] == ts("2025-03-04 00:00")  # last click
     assert prospects[18]["campaigns_enrolled"] == 0 and prospects[18]["email_domain"] is None
+    assert prospects[10]["email"] == "a@acme.com" and prospects[10]["email_domain"] == "acme.com"
 
 
 def test_daily_activity_counts_by_utc_day(built: dict[str, Any]) -> None:

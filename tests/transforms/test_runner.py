@@ -36,6 +36,13 @@ def _objects(conn: Any) -> dict[str, str]:
     return {name: kind for name, kind in rows}
 
 
+def _temporary_tables(conn: Any) -> list[str]:
+    """Temporary tables left on a DuckDB connection (the build caches view models in them)."""
+    if not type(conn).__module__.startswith(("duckdb", "_duckdb")):
+        return []
+    return [r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()]
+
+
 def _marts(conn: Any) -> dict[str, list[dict[str, Any]]]:
     return {m: read_table(conn, DATASET, m) for m in settings.MARTS}
 
@@ -70,6 +77,7 @@ def test_failed_model_leaves_published_marts_intact(backend: str, request: pytes
     with pytest.raises(BuildError) as failure:
         build_models(conn, DATASET, models=[*load_models(), _broken_model()])
     assert failure.value.model == "zz_broken"
+    assert _temporary_tables(conn) == []
     assert _marts(conn) == before
     assert _objects(conn) == objects_before  # no __build leftovers, nothing half-published
     report = build_models(conn, DATASET)  # and the next good build publishes the change
@@ -133,11 +141,12 @@ def test_building_twice_gives_the_same_result(backend: str, request: pytest.Fixt
     first = build_models(conn, DATASET)
     marts, objects = _marts(conn), _objects(conn)
     second = build_models(conn, DATASET)
+    assert _temporary_tables(conn) == []
     assert _marts(conn) == marts
     assert _objects(conn) == objects
     assert first.rows_per_mart == second.rows_per_mart
     assert first.models == second.models
-    kinds = {m.name: m.materialized for m in load_models()}
+    kinds = {m.name: m.materialization(backend) for m in load_models()}
     expected = {name: ("VIEW" if kind == "view" else "BASE TABLE") for name, kind in kinds.items()}
     raw = {t for t in scenario.raw_tables()}
     assert {k: v for k, v in objects.items() if k not in raw} == expected
@@ -194,7 +203,9 @@ def test_missing_columns_and_text_dates_are_read_through_the_contract(
     assert not {"id", "email", "status", "last_contacted", "deleted_at"} & set(missing)
     pairs = by_key(read_table(duck, DATASET, "campaign_prospect_engagement"), "campaign_id", "prospect_id")
     assert pairs[(1, 12)]["last_contacted_at"] == ts("2025-03-01 23:30")
-    assert pairs[(1, 10)]["last_replied_at"] is None and pairs[(1, 10)]["company"] is None
+    assert pairs[(1, 10)]["last_replied_at"] is None
+    prospects = by_key(read_table(duck, DATASET, "prospect_engagement"), "prospect_id")
+    assert prospects[19]["company"] is None and prospects[19]["email_domain"] == "acme.com"
 
 
 def test_naive_timestamps_are_utc_whatever_the_session_zone(duck: duckdb.DuckDBPyConnection) -> None:

@@ -18,12 +18,12 @@ WITH events AS (
     UNION ALL
     SELECT o.campaign_id, o.prospect_id, 'open' AS activity, o.opened_at AS activity_at
     FROM {{ ref('stg_woodpecker__prospect_opens') }} AS o
-    INNER JOIN {{ ref('stg_woodpecker__campaign_prospects') }} AS m
+    INNER JOIN {{ ref('campaign_prospect_engagement') }} AS m
         ON m.campaign_id = o.campaign_id AND m.prospect_id = o.prospect_id
     UNION ALL
     SELECT k.campaign_id, k.prospect_id, 'click' AS activity, k.clicked_at AS activity_at
     FROM {{ ref('stg_woodpecker__prospect_clicks') }} AS k
-    INNER JOIN {{ ref('stg_woodpecker__campaign_prospects') }} AS m
+    INNER JOIN {{ ref('campaign_prospect_engagement') }} AS m
         ON m.campaign_id = k.campaign_id AND m.prospect_id = k.prospect_id
 ),
 

@@ -2,14 +2,11 @@
 -- prospect in one campaign. Flags come from the campaign-local status and interest, opens and clicks
 -- from the observed history. The prospect-level `last_contacted` / `last_replied` times are attributed
 -- to this membership only when it is the prospect's single contacted (resp. replied) membership.
+-- Names and e-mail addresses live in prospect_engagement / campaign_performance (join on the ids).
 WITH joined AS (
     SELECT
         m.campaign_id,
         m.prospect_id,
-        c.campaign_name,
-        p.email,
-        p.email_domain,
-        p.company,
         m.status,
         m.interest,
         m.campaign_email,
@@ -21,16 +18,11 @@ WITH joined AS (
         k.observed_clicks,
         k.first_clicked_at,
         k.last_clicked_at,
-        CASE
-            WHEN m.sent_mails > 0 AND a.campaigns_contacted = 1 THEN p.last_contacted_at
-        END AS last_contacted_at,
-        CASE
-            WHEN m.status = 'REPLIED' AND a.campaigns_replied = 1 THEN p.last_replied_at
-        END AS last_replied_at
+        CASE WHEN m.sent_mails > 0 AND a.campaigns_contacted = 1 THEN p.last_contacted_at END AS last_contacted_at,
+        CASE WHEN m.status = 'REPLIED' AND a.campaigns_replied = 1 THEN p.last_replied_at END AS last_replied_at
     FROM {{ ref('stg_woodpecker__campaign_prospects') }} AS m
-    INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = m.campaign_id
-    INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = m.prospect_id
     INNER JOIN {{ ref('int_woodpecker__memberships_per_prospect') }} AS a ON a.prospect_id = m.prospect_id
+    INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__opens_per_campaign_prospect') }} AS o
         ON o.campaign_id = m.campaign_id AND o.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__clicks_per_campaign_prospect') }} AS k
@@ -40,10 +32,6 @@ WITH joined AS (
 SELECT
     campaign_id,
     prospect_id,
-    campaign_name,
-    email,
-    email_domain,
-    company,
     status,
     interest,
     campaign_email,

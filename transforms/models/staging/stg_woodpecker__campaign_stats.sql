@@ -29,6 +29,6 @@ SELECT
     s.queue,
     s.to_check
 FROM ranked AS s
+INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = s.campaign_id
 WHERE
     s.row_rank = 1
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = s.campaign_id)

@@ -19,7 +19,7 @@ SELECT
     UPPER(NULLIF(TRIM(v.signature), '')) AS signature,
     v.track_opens
 FROM ranked AS v
+INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = v.campaign_id
 WHERE
     v.row_rank = 1
     AND v.deleted_at IS NULL
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = v.campaign_id)

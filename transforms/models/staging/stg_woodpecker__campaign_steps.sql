@@ -20,7 +20,7 @@ SELECT
     NULLIF(TRIM(s.sending_days), '') AS sending_days,
     s.version_count
 FROM ranked AS s
+INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = s.campaign_id
 WHERE
     s.row_rank = 1
     AND s.deleted_at IS NULL
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = s.campaign_id)

@@ -7,10 +7,6 @@ SELECT DISTINCT
     NULLIF(TRIM(k.url), '') AS url,
     k.clicked_at
 FROM {{ source('prospect_clicks') }} AS k
-WHERE
-    k.prospect_id IS NOT NULL
-    AND k.campaign_id IS NOT NULL
-    AND k.clicked_at IS NOT NULL
-    AND k.deleted_at IS NULL
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__prospects') }} AS p WHERE p.prospect_id = k.prospect_id)
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = k.campaign_id)
+INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = k.prospect_id
+INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = k.campaign_id
+WHERE k.clicked_at IS NOT NULL AND k.deleted_at IS NULL

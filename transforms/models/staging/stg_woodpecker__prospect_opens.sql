@@ -6,10 +6,6 @@ SELECT DISTINCT
     o.campaign_id,
     o.opened_at
 FROM {{ source('prospect_opens') }} AS o
-WHERE
-    o.prospect_id IS NOT NULL
-    AND o.campaign_id IS NOT NULL
-    AND o.opened_at IS NOT NULL
-    AND o.deleted_at IS NULL
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__prospects') }} AS p WHERE p.prospect_id = o.prospect_id)
-    AND EXISTS (SELECT 1 FROM {{ ref('stg_woodpecker__campaigns') }} AS c WHERE c.campaign_id = o.campaign_id)
+INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = o.prospect_id
+INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = o.campaign_id
+WHERE o.opened_at IS NOT NULL AND o.deleted_at IS NULL

@@ -1,24 +1,42 @@
 -- One row per live prospect (grain: prospect_id). The latest fetch of each id wins; prospects marked
 -- deleted are dropped; text is trimmed (empty → NULL); the global status is upper-case with `_` for
 -- `-`/spaces and a few synonyms folded (RESPONDED → REPLIED, BLACKLISTED → BLACKLIST, OPTOUT → OPT_OUT).
-WITH ranked AS (
-    SELECT
-        p.*,
-        ROW_NUMBER() OVER (
-            PARTITION BY p.id
-            ORDER BY p._fetched_at DESC NULLS LAST, p.updated DESC NULLS LAST
-        ) AS row_rank
+-- Keys are unique in tables loaded by merge, so only ids seen more than once are ranked; every other
+-- row passes straight through (a ranking window over every row is the slow part of de-duplication).
+WITH repeated_keys AS (
+    SELECT p.id
     FROM {{ source('prospects') }} AS p
-    WHERE p.id IS NOT NULL
+    GROUP BY p.id
+    HAVING COUNT(*) > 1
 ),
 
 latest AS (
+    SELECT p.*
+    FROM {{ source('prospects') }} AS p
+    LEFT JOIN repeated_keys AS r ON r.id = p.id
+    WHERE p.id IS NOT NULL AND r.id IS NULL AND p.deleted_at IS NULL
+    UNION ALL
+    SELECT
+        id, email, first_name, last_name, company, industry, website, title, country, tags,
+        organization_id, status, last_contacted, last_replied, updated, deleted_at, _fetched_at
+    FROM (
+        SELECT
+            p.*,
+            ROW_NUMBER() OVER (
+                PARTITION BY p.id ORDER BY p._fetched_at DESC NULLS LAST, p.updated DESC NULLS LAST
+            ) AS row_rank
+        FROM {{ source('prospects') }} AS p
+        INNER JOIN repeated_keys AS r ON r.id = p.id
+    ) AS ranked
+    WHERE row_rank = 1 AND deleted_at IS NULL
+),
+
+cleaned AS (
     SELECT
         *,
         REPLACE(REPLACE(UPPER(TRIM(status)), '-', '_'), ' ', '_') AS status_key,
         NULLIF(LOWER(TRIM(email)), '') AS email_clean
-    FROM ranked
-    WHERE row_rank = 1 AND deleted_at IS NULL
+    FROM latest
 )
 
 SELECT
@@ -46,4 +64,4 @@ SELECT
     last_contacted AS last_contacted_at,
     last_replied AS last_replied_at,
     updated AS updated_at
-FROM latest
+FROM cleaned

@@ -1,0 +1,162 @@
+"""Time a full rebuild of the engagement models on a large synthetic account in DuckDB.
+
+The raw tables are generated directly in DuckDB with `generate_series` (no API, no dlt), shaped like
+the source's tables (docs/tables.md): by default 1,000,000 prospects, 3,000,000 campaign memberships,
+1,000 campaigns with 3 steps of 2 versions each, two stats snapshots per campaign, about 900,000
+observed opens and 300,000 observed clicks, with a sprinkle of deleted rows.
+
+Usage:
+    python -m bench.transforms_bench                       # defaults, temporary database file
+    python -m bench.transforms_bench --prospects 100000 --memberships 300000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from transforms.runner import build_models
+
+DATASET = "woodpecker"
+EPOCH = "TIMESTAMPTZ '2025-01-01 00:00:00+00'"
+
+
+def generate(
+    con: duckdb.DuckDBPyConnection, prospects: int, memberships: int, campaigns: int
+) -> dict[str, int]:
+    """Create and fill the raw tables; return their row counts."""
+    p, m, c = prospects, memberships, campaigns
+    statuses = "['ACTIVE','ACTIVE','ACTIVE','REPLIED','BOUNCED','INVALID','BLACKLIST']"
+    local = (
+        "['ACTIVE','ACTIVE','ACTIVE','ACTIVE','REPLIED','AUTOREPLIED','BOUNCED','INVALID','OPT_OUT','PAUSED']"
+    )
+    interest = "['NOT_MARKED','NOT_MARKED','NOT_MARKED','INTERESTED','MAYBE_LATER','NOT_INTERESTED']"
+    statements = [
+        f'CREATE SCHEMA IF NOT EXISTS "{DATASET}"',
+        f"""CREATE OR REPLACE TABLE {DATASET}.prospects AS
+        SELECT i AS id,
+               'p' || i || '@d' || (i % 50000) || '.example' AS email,
+               'First' || i AS first_name, 'Last' || i AS last_name,
+               'Company ' || (i % 50000) AS company, 'Industry' AS industry, NULL::VARCHAR AS website,
+               'Title' AS title, 'PL' AS country, '#TAG' AS tags, i % 50000 AS organization_id,
+               {statuses}[1 + i % 7] AS status,
+               CASE WHEN i % 4 <> 0 THEN {EPOCH} + INTERVAL (i % 7776000) SECOND END AS last_contacted,
+               CASE WHEN i % 7 = 3 THEN {EPOCH} + INTERVAL (i % 7776000 + 3600) SECOND END AS last_replied,
+               {EPOCH} + INTERVAL (i % 7776000) SECOND AS updated,
+               CASE WHEN i % 997 = 0 THEN {EPOCH} END AS deleted_at,
+               {EPOCH} AS _fetched_at
+        FROM generate_series(1, {p}) AS t(i)""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.campaigns AS
+        SELECT i AS id, 'Campaign ' || i AS name, 'RUNNING' AS status, {EPOCH} AS created,
+               i % 10 AS folder_id, 'Folder ' || (i % 10) AS folder_name, 'sender@example.com' AS from_email,
+               100 AS per_day, 50 AS daily_enroll, 'Europe/Warsaw' AS timezone, 'OK' AS details_status,
+               CASE WHEN i % 101 = 0 THEN {EPOCH} END AS deleted_at, {EPOCH} AS _fetched_at
+        FROM generate_series(1, {c}) AS t(i)""",
+        # memberships: round r = i // prospects puts each prospect in a different campaign per round
+        f"""CREATE OR REPLACE TABLE {DATASET}.campaign_prospects AS
+        SELECT 1 + ((i % {p}) * 7 + (i // {p}) * 331) % {c} AS campaign_id, 1 + i % {p} AS prospect_id,
+               {local}[1 + (i * 7) % 10] AS status,
+               (i * 3) % 4 AS sent_mails,
+               {interest}[1 + (i * 5) % 6] AS interested,
+               'sender@example.com' AS campaign_email,
+               CASE WHEN i % 1009 = 0 THEN {EPOCH} END AS deleted_at, {EPOCH} AS _fetched_at
+        FROM generate_series(0, {m - 1}) AS t(i)""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.prospect_opens AS
+        SELECT prospect_id, campaign_id, {EPOCH} + INTERVAL ((prospect_id * 13 + k * 86400) % 7776000) SECOND
+               AS opened_at, {EPOCH} AS _fetched_at
+        FROM {DATASET}.campaign_prospects, generate_series(0, 1) AS s(k)
+        WHERE sent_mails > 0 AND (prospect_id + campaign_id) % 5 < 1 + k""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.prospect_clicks AS
+        SELECT prospect_id, campaign_id, 'https://example.com/' || (prospect_id % 3) AS url,
+               {EPOCH} + INTERVAL ((prospect_id * 17) % 7776000) SECOND AS clicked_at, {EPOCH} AS _fetched_at
+        FROM {DATASET}.campaign_prospects
+        WHERE sent_mails > 0 AND (prospect_id + campaign_id) % 10 = 0""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.campaign_stats AS
+        SELECT i AS campaign_id, {EPOCH} + INTERVAL (k) DAY AS captured_at,
+               3000 AS prospects, 4000 AS sent, 3900 AS delivery, 900 AS opened, 300 AS clicked,
+               200 AS replied, 50 AS autoreplied, 100 AS bounced, 30 AS invalid, 20 AS optout,
+               40 AS interested, 30 AS not_interested, 20 AS maybe_later, 10 AS queue, 0 AS to_check,
+               {EPOCH} AS _fetched_at
+        FROM generate_series(1, {c}) AS t(i), generate_series(0, 1) AS s(k)""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.campaign_steps AS
+        SELECT i AS campaign_id, 'step-' || i || '-' || n AS step_id, n AS step_number, 'EMAIL' AS type,
+               'DAY' AS followup_after_range, 2 AS followup_after_value,
+               CASE WHEN n = 1 THEN 0 ELSE 48 END AS wait_hours, 'MON,TUE,WED,THU,FRI' AS sending_days,
+               2 AS version_count, {EPOCH} AS _fetched_at
+        FROM generate_series(1, {c}) AS t(i), generate_series(1, 3) AS s(n)""",
+        f"""CREATE OR REPLACE TABLE {DATASET}.campaign_step_versions AS
+        SELECT campaign_id, step_id, step_number, step_id || '-' || v AS version_id, v AS version,
+               CASE WHEN step_number = 1 THEN 'Subject ' || v END AS subject, 'SENDER' AS signature,
+               TRUE AS track_opens, {EPOCH} AS _fetched_at
+        FROM {DATASET}.campaign_steps, (VALUES ('A'), ('B')) AS s(v)""",
+    ]
+    for sql in statements:
+        con.execute(sql)
+    tables = ("prospects", "campaigns", "campaign_prospects", "prospect_opens", "prospect_clicks",
+              "campaign_stats", "campaign_steps", "campaign_step_versions")  # fmt: skip
+    return {t: int(con.execute(f"SELECT COUNT(*) FROM {DATASET}.{t}").fetchone()[0]) for t in tables}  # type: ignore[index]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Generate, then build twice (first build and a rebuild over published tables)."""
+    folder = Path(args.database).parent if args.database else Path(tempfile.mkdtemp(prefix="wp-bench-"))
+    path = Path(args.database) if args.database else folder / "bench.duckdb"
+    if path.exists():
+        path.unlink()
+    con = duckdb.connect(str(path))
+    if args.threads:
+        con.execute(f"SET threads = {int(args.threads)}")
+    started = time.perf_counter()
+    raw = generate(con, args.prospects, args.memberships, args.campaigns)
+    generated = time.perf_counter() - started
+    first = build_models(con, DATASET)
+    second = build_models(con, DATASET)
+    con.close()
+    if not args.database:
+        path.unlink(missing_ok=True)
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+        folder.rmdir()
+    slowest = sorted(second.model_seconds.items(), key=lambda kv: -kv[1])[:5]
+    return {
+        "raw_rows": raw,
+        "generate_seconds": round(generated, 2),
+        "first_build_seconds": round(first.seconds, 2),
+        "rebuild_seconds": round(second.seconds, 2),
+        "rows_per_mart": second.rows_per_mart,
+        "slowest_models": {k: round(v, 2) for k, v in slowest},
+        "threads": args.threads or os.cpu_count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prospects", type=int, default=1_000_000)
+    parser.add_argument("--memberships", type=int, default=3_000_000)
+    parser.add_argument("--campaigns", type=int, default=1_000)
+    parser.add_argument("--database", help="DuckDB file to (re)create; default: a temporary file")
+    parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    result = run(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"raw rows: {result['raw_rows']}")
+        print(f"generated in {result['generate_seconds']} s")
+        print(f"first build {result['first_build_seconds']} s, rebuild {result['rebuild_seconds']} s")
+        print(f"rows per mart: {result['rows_per_mart']}")
+        print(f"slowest models (rebuild): {result['slowest_models']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
