@@ -41,7 +41,9 @@ def first_look(duckdb_path: str, dataset: str) -> str:
     return str(frame[columns].to_string(index=False))
 
 
-def run_demo(prospects: int, campaigns: int, seed: int, duckdb_path: str) -> int:
+def run_demo(
+    prospects: int, campaigns: int, seed: int, duckdb_path: str, pipelines_dir: str | None = None
+) -> int:
     """Serve a generated account on 127.0.0.1, load it, print the summary and a first look."""
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     config = SimulatorConfig(seed=seed, prospects=prospects, campaigns=campaigns)
@@ -56,6 +58,7 @@ def run_demo(prospects: int, campaigns: int, seed: int, duckdb_path: str) -> int
             base_url=sim.base_url,
             duckdb_path=duckdb_path,
             pipeline_name=settings.DEMO_PIPELINE_NAME,
+            pipelines_dir=pipelines_dir,
         )
         # Every demo starts from scratch so that it shows a full load.
         make_pipeline(options).drop()
