@@ -604,15 +604,17 @@ def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
     ids = ctx.campaign_ids(settings.CAMPAIGN_STATS)
     now = utc_now()
     max_age = ctx.options.stats_max_age_hours * 3600
+    touched = ctx.stats_due()
     due = [
         campaign_id
         for campaign_id in ids
         if campaign_id in ctx.changed_campaigns
-        or campaign_id in ctx.touched_campaigns
+        or campaign_id in touched
         or (last := as_datetime(captured.get(str(campaign_id)))) is None
         or (now - last).total_seconds() >= max_age
     ]
     for campaign_id in due:
+        ctx.stats_read(campaign_id)
         raw_rows, answer = ctx.client.campaign_list(settings.CAMPAIGN_STATS, {"id": campaign_id})
         match = [r for r in raw_rows if int(r.get("id", -1)) == campaign_id]
         stats = match[0].get("stats") if match else None
@@ -625,3 +627,5 @@ def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
     listed = {str(i) for i in ids}
     for stale in [key for key in captured if key not in listed]:
         del captured[stale]
+    for gone in ctx.stats_due() - set(ids):
+        ctx.stats_read(gone)

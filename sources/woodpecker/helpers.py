@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Hashable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,11 +149,27 @@ class RunContext:
         rows, _ = self.campaign_list(resource)
         return sorted({int(row["id"]) for row in rows})
 
-    def touch(self, campaign_ids: Iterator[Any] | Sequence[Any]) -> None:
-        """Record campaigns whose memberships, opens or clicks changed in this run."""
-        for campaign_id in campaign_ids:
-            if campaign_id not in (None, ""):
-                self.touched_campaigns.add(int(campaign_id))
+    def touch(self, campaign_ids: Iterable[Any]) -> None:
+        """Record campaigns whose memberships, opens or clicks changed, for `campaign_stats`.
+
+        The ids are also kept in source state until their statistics are read, so a campaign touched
+        after `campaign_stats` ran (round-robin extraction) gets fresh statistics on the next run.
+        """
+        fresh = {int(c) for c in campaign_ids if c not in (None, "")} - self.touched_campaigns
+        if not fresh:
+            return
+        self.touched_campaigns.update(fresh)
+        state = dlt.current.source_state()
+        state["stats_due"] = sorted(set(state.get("stats_due") or []) | fresh)
+
+    def stats_due(self) -> set[int]:
+        """Campaigns touched in this run or touched earlier and not yet refreshed."""
+        return set(self.touched_campaigns) | set(dlt.current.source_state().get("stats_due") or [])
+
+    def stats_read(self, campaign_id: int) -> None:
+        """Forget a pending refresh once the statistics were read."""
+        state = dlt.current.source_state()
+        state["stats_due"] = [c for c in state.get("stats_due") or [] if c != campaign_id]
 
     def full_scan_due(self, table: str, has_cursor: bool) -> bool:
         """Whether `table` is read in full this run: first run, `reconcile=True`, or by schedule."""
