@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -184,7 +184,7 @@ def minimum_requests(scenario: Scenario, changed: int | None) -> int | None:
     """Fewest list requests the scenario can be done with (prospects-only scenarios)."""
     if scenario.resources != "prospects":
         return None
-    return math.ceil(scenario.prospects / 1000)
+    return math.ceil(scenario.prospects / 1000) if changed is None else math.ceil(changed / 1000)
 
 
 def summarise(runs: list[Run]) -> dict[str, float]:
@@ -255,8 +255,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default="full_1m,full_account,incremental_1pct,latency_bound")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply account sizes (quick trial runs)")
     args = parser.parse_args()
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {sorted(SCENARIOS)}")
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
@@ -264,7 +268,10 @@ def main() -> None:
         "scenarios": {},
     }
     for name in names:
-        report["scenarios"][name] = run_scenario(SCENARIOS[name], args.repeat, not args.no_peer)
+        scenario = SCENARIOS[name]
+        if args.scale != 1.0:
+            scenario = replace(scenario, prospects=max(1000, int(scenario.prospects * args.scale)))
+        report["scenarios"][name] = run_scenario(scenario, args.repeat, not args.no_peer)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{report['started'].replace(':', '')}.json"
     out.write_text(json.dumps(report, indent=2))
