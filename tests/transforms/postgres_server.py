@@ -36,8 +36,12 @@ class PostgresServer:
     user: str = "postgres"
 
     def dsn(self, dbname: str = "postgres") -> str:
-        """A libpq URL for one database."""
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
+        """A libpq URL for one database.
+
+        The server trusts every local connection; the URL still carries a placeholder password because
+        dlt's Postgres credentials insist on one.
+        """
+        return f"postgresql://{self.user}:trust@{self.host}:{self.port}/{dbname}"
 
 
 def find_bindir() -> Path:

@@ -105,6 +105,8 @@ def test_reported_stats_are_the_latest_snapshot_with_deltas(built: dict[str, Any
     assert (alpha["reported_prospects"], alpha["reported_sent"], alpha["reported_delivery"]) == (6, 5, 4)
     assert alpha["delta_enrolled"] == 6 - 4
     assert alpha["delta_emails_sent"] == 5 - 4
+    assert alpha["emails_delivered"] == 4 - 1  # one bounced membership
+    assert alpha["delta_emails_delivered"] == 4 - 3
     assert alpha["delta_unique_opened"] == 2 - 2
     assert alpha["delta_maybe_later"] == 1 - 1
     assert alpha["reported_queue"] == 1

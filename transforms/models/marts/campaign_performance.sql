@@ -46,6 +46,8 @@ counts AS (
         CAST(COALESCE(a.enrolled, 0) AS BIGINT) AS enrolled,
         CAST(COALESCE(a.contacted, 0) AS BIGINT) AS contacted,
         CAST(COALESCE(a.emails_sent, 0) AS BIGINT) AS emails_sent,
+        -- a bounced membership stops after the one email that bounced
+        CAST(COALESCE(a.emails_sent, 0) - COALESCE(a.bounced, 0) AS BIGINT) AS emails_delivered,
         CAST(COALESCE(a.unique_opened, 0) AS BIGINT) AS unique_opened,
         CAST(COALESCE(a.unique_clicked, 0) AS BIGINT) AS unique_clicked,
         CAST(COALESCE(a.unique_opened_or_clicked, 0) AS BIGINT) AS unique_opened_or_clicked,
@@ -97,6 +99,7 @@ SELECT
     CASE WHEN contacted > 0 THEN CAST(opted_out AS DOUBLE) / contacted END AS opt_out_rate,
     reported_prospects - enrolled AS delta_enrolled,
     reported_sent - emails_sent AS delta_emails_sent,
+    reported_delivery - emails_delivered AS delta_emails_delivered,
     reported_opened - unique_opened AS delta_unique_opened,
     reported_clicked - unique_clicked AS delta_unique_clicked,
     reported_replied - replied AS delta_replied,
