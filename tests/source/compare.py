@@ -21,24 +21,25 @@ JSON_COLUMNS = {"snippet_labels", "from_names", "from_emails", "email_account_id
 
 def norm(value: Any, column: str = "") -> Any:
     """One value in a comparable form."""
-    if value is None:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NaT or (not isinstance(value, list | dict | np.ndarray) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
+    kind = type(value)
+    if kind is str:
+        if column in JSON_COLUMNS:
+            return json.loads(value)
+        return value or None
+    if kind is bool or kind is int:
+        return value
+    if kind is float:
+        return None if math.isnan(value) else value
+    if isinstance(value, datetime):  # includes pandas Timestamps
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, np.ndarray):
         return [norm(v) for v in value.tolist()]
-    if column in JSON_COLUMNS and isinstance(value, str):
-        return json.loads(value)
-    if isinstance(value, str) and value == "":
-        return None
+    if isinstance(value, np.generic):
+        return norm(value.item(), column)
     return value
 
 
@@ -71,6 +72,7 @@ def assert_same(
     columns: Iterable[str] | None = None,
     rename: dict[str, str] | None = None,
     skip: Iterable[str] = (),
+    allow_extra: Iterable[tuple[Any, ...]] = (),
 ) -> list[str]:
     """Assert equal keys and equal values in every compared column; returns the columns compared.
 
@@ -81,6 +83,7 @@ def assert_same(
         columns: Columns to compare (default: every truth column also present in `actual`).
         rename: Truth column → loaded column.
         skip: Truth columns not to compare.
+        allow_extra: Keys that may be loaded although the truth no longer has them.
     """
     expected = expected.rename(columns=rename or {})
     compared = [
@@ -92,7 +95,7 @@ def assert_same(
     got = records(actual, compared, key)
     want = records(expected, compared, key)
     missing = sorted(set(want) - set(got))[:5]
-    extra = sorted(set(got) - set(want))[:5]
+    extra = sorted(set(got) - set(want) - set(allow_extra))[:5]
     assert not missing and not extra, f"keys differ: missing {missing} …, extra {extra} …"
     diffs = [(k, c, got[k][c], want[k][c]) for k in want for c in compared if got[k][c] != want[k][c]]
     assert not diffs, f"{len(diffs)} values differ, e.g. {diffs[:5]}"
