@@ -80,7 +80,8 @@ def source_inputs(
     """Build the typed input of every raw table of the contract.
 
     Args:
-        qualified_dataset: The dataset's quoted, qualified name in the source dialect.
+        qualified_dataset: The dataset's quoted, qualified name in the source dialect; empty to name
+            the raw tables without a schema (for views that bind in their own schema).
         existing: Raw table → {column → type} as found in the destination (lower-case names).
         contract: Raw table → {column → type} the models need.
 
@@ -99,5 +100,6 @@ def source_inputs(
         if lacking:
             result.missing_columns[table] = lacking
         projection = ", ".join(column_expression(c, t, actual.get(c)) for c, t in columns.items())
-        result.sql[table] = f"(SELECT {projection} FROM {qualified_dataset}.{quote(table)})"
+        prefix = f"{qualified_dataset}." if qualified_dataset else ""
+        result.sql[table] = f"(SELECT {projection} FROM {prefix}{quote(table)})"
     return result

@@ -75,6 +75,8 @@ class _Build:
         self.dialect = dialect
         self.models = list(models)
         self.qualified = quote(dataset_name)
+        self.view_prefix = f"{self.qualified}."
+        self.view_inputs = SourceInputs()
         self.kind = {m.name: m.materialization(dialect) for m in self.models}
         # View models computed once into a temporary table that the later models of this build read.
         self.cached = (
@@ -100,6 +102,10 @@ class _Build:
         existing: dict[str, dict[str, str]] = {}
         for table, column, data_type in rows:
             existing.setdefault(str(table).lower(), {})[str(column).lower()] = str(data_type)
+        # Published DuckDB views name their inputs without catalog and schema: DuckDB binds them in the
+        # view's own schema, so the views keep working when the file is renamed or attached under an alias.
+        self.view_prefix = "" if self.dialect == "duckdb" else f"{self.qualified}."
+        self.view_inputs = source_inputs(self.view_prefix.rstrip("."), existing)
         return source_inputs(self.qualified, existing)
 
     def object_types(self) -> dict[str, str]:
@@ -118,8 +124,13 @@ class _Build:
             return f"{settings.VIEW_CACHE_SCHEMA}.{quote(model_name + settings.BUILD_SUFFIX)}"
         return f"{self.qualified}.{quote(model_name + settings.BUILD_SUFFIX)}"
 
-    def body(self, model: Model, inputs: SourceInputs, building: bool) -> str:
-        return render(model, lambda ref: self.name(ref, building), inputs.sql)
+    def body(self, model: Model, inputs: SourceInputs) -> str:
+        """The model's SELECT as this build runs it (reading the other models' build objects)."""
+        return render(model, lambda ref: self.name(ref, True), inputs.sql)
+
+    def view_body(self, model: Model) -> str:
+        """The model's SELECT as a published view stores it (reading the published objects)."""
+        return render(model, lambda ref: f"{self.view_prefix}{quote(ref)}", self.view_inputs.sql)
 
     def drop(self, name: str, kind: str) -> None:
         self.sql(f"DROP {kind.upper()} IF EXISTS {self.qualified}.{quote(name)}")
@@ -145,13 +156,13 @@ class _Build:
                 kind = "TEMPORARY TABLE"
             started = time.perf_counter()
             try:
-                self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs, True)}")
+                self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs)}")
             except Exception as exc:
                 raise BuildError(f"model {model.name} failed: {exc}", model.name) from exc
             report.model_seconds[model.name] = time.perf_counter() - started
             report.models.append(model.name)
 
-    def swap(self, inputs: SourceInputs) -> None:
+    def swap(self) -> None:
         """Replace the published objects by the `__build` ones in one transaction."""
         with self.ex.transaction():
             present = self.object_types()
@@ -163,9 +174,7 @@ class _Build:
                     self.drop(model.name, present[model.name])
             for model in self.models:
                 if self.kind[model.name] == "view":
-                    self.sql(
-                        f"CREATE VIEW {self.name(model.name, False)} AS {self.body(model, inputs, False)}"
-                    )
+                    self.sql(f"CREATE VIEW {self.name(model.name, False)} AS {self.view_body(model)}")
                 else:
                     self.sql(f"ALTER TABLE {self.name(model.name, True)} RENAME TO {quote(model.name)}")
 
@@ -185,7 +194,7 @@ class _Build:
         try:
             self.build(inputs, report)
             try:
-                self.swap(inputs)
+                self.swap()
             except Exception as exc:
                 raise BuildError(f"publishing the built models failed: {exc}") from exc
             self.drop_cache()

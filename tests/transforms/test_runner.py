@@ -283,3 +283,24 @@ def test_view_models_are_republished_on_the_final_names(backend: str, request: p
     write_tables(conn, DATASET, {"campaign_prospects": raw["campaign_prospects"][:3]}, replace=False)
     total = read_table(conn, DATASET, "v_per_campaign")
     assert sum(r["n"] for r in total) == live + 3
+
+
+def test_duckdb_views_survive_renaming_and_attaching_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "wp.duckdb"
+    conn = duckdb.connect(str(path))
+    write_tables(conn, DATASET, scenario.raw_tables())
+    report = build_models(conn, DATASET)
+    staged = read_table(conn, DATASET, "stg_woodpecker__campaign_prospects")
+    conn.close()
+    assert len(staged) == report.rows_per_mart["campaign_prospect_engagement"] == 8
+    renamed = tmp_path / "copy_of_the_account.duckdb"
+    renamed.write_bytes(path.read_bytes())
+    reader = duckdb.connect()
+    try:
+        reader.execute(f"ATTACH '{renamed}' AS elsewhere (READ_ONLY)")
+        count = reader.execute(
+            f'SELECT COUNT(*) FROM elsewhere."{DATASET}".stg_woodpecker__campaign_prospects'
+        ).fetchone()
+        assert count is not None and count[0] == len(staged)
+    finally:
+        reader.close()
