@@ -1,7 +1,6 @@
 """Engagement models: SQL that runs inside the destination on the tables the Woodpecker source loads.
 
-    from transforms import build_models
-    report = build_models(pipeline)   # see docs/metrics.md
+Build them with `build_models(pipeline)`; docs/metrics.md defines every table and metric.
 """
 
 from __future__ import annotations
