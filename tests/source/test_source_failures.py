@@ -37,7 +37,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def test_every_fault_kind_is_retried_and_the_load_is_complete(
     make_simulator: MakeSim, tmp_path: Path
 ) -> None:
-    sim = make_simulator(prospects=700, campaigns=5)
+    sim = make_simulator(prospects=500, campaigns=5)
     kinds = ["throttle", "throttle400", "error500", "bad_gateway", "unavailable", "drop", "truncated"]
     # the first request of the run gets one fault after the other; then faults hit later pages too
     sim.faults.script([*kinds, None, None, "throttle", None, None, None, "drop", None, "truncated"])
@@ -201,7 +201,7 @@ def test_round_robin_extraction_is_also_correct(
     make_simulator: MakeSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EXTRACT__NEXT_ITEM_MODE", "round_robin")
-    sim = make_simulator(prospects=900, campaigns=5)
+    sim = make_simulator(prospects=600, campaigns=5)
     loader = Loader(sim, tmp_path, options={"per_page": 200})
     loader.run()
     assert_matches_truth(loader)
