@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,6 +78,14 @@ def test_second_run_without_changes(make_simulator: MakeSim, tmp_path: Path) -> 
     }
     assert_matches_truth(loader)
     assert sim.max_concurrency == 1
+    # the offset's "+" arrived as "+" (sent as %2B; a bare "+" would decode to a space, which the API rejects)
+    diffs = [r.query["diff"] for r in run.requests if "diff" in r.query]
+    assert len(diffs) == 4  # updated (twice: prospects, memberships), last_opened, last_clicked
+    assert all(
+        re.fullmatch(r"(updated|last_opened|last_clicked)>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000", d)
+        for d in diffs
+    )
+    assert all(r.status == 200 for r in run.requests)
 
 
 def _memberships(sim: Simulator, status: str | None = None) -> list[tuple[int, int]]:
