@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
@@ -47,7 +49,7 @@ def test_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"api_key": "k", "max_attempts": 0}, "max_attempts"),
     ],
 )
-def test_invalid_arguments(kwargs: dict[str, object], message: str) -> None:
+def test_invalid_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         woodpecker_source(**kwargs)
 
