@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -60,8 +61,24 @@ def destination_label(options: LoadOptions) -> str:
     return f"{options.destination}, dataset {options.dataset}"
 
 
+def check_options(options: LoadOptions) -> None:
+    """Refuse option combinations that cannot work, before anything runs.
+
+    Raises:
+        CliError: with the fix in the message.
+    """
+    if options.destination == "duckdb" and Path(options.duckdb_path).stem == options.dataset:
+        raise CliError(
+            f"The DuckDB file {options.duckdb_path} is named like the dataset {options.dataset!r}; "
+            f"DuckDB then cannot tell the file's catalog from the schema. Choose another --duckdb-path "
+            f"(default {settings.DUCKDB_PATH}) or --dataset.",
+            ExitCode.CONFIGURATION,
+        )
+
+
 def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
     """Create (or attach to) the dlt pipeline for these options."""
+    check_options(options)
     destination: Any = options.destination
     if options.destination == "duckdb":
         destination = dlt.destinations.duckdb(credentials=options.duckdb_path)

@@ -5,7 +5,9 @@ from typing import Final
 PIPELINE_NAME: Final = "woodpecker"
 DATASET_NAME: Final = "woodpecker"
 DESTINATION: Final = "duckdb"
-DUCKDB_PATH: Final = "./woodpecker.duckdb"
+# Not "woodpecker.duckdb": DuckDB names a file's catalog after it, and a catalog named like the dataset
+# makes every two-part name such as woodpecker.prospects ambiguous.
+DUCKDB_PATH: Final = "./woodpecker_etl.duckdb"
 
 DEMO_PIPELINE_NAME: Final = "woodpecker_demo"
 DEMO_DUCKDB_PATH: Final = "./woodpecker_demo.duckdb"

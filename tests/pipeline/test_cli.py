@@ -177,3 +177,26 @@ def test_locked_duckdb_file_is_a_destination_error(
     assert code == ExitCode.DESTINATION
     assert "locked" in err
     assert "Traceback" not in err
+
+
+def test_default_duckdb_file_is_queryable_with_two_part_names(
+    simulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["load", "--base-url", simulator.base_url, "--api-key", simulator.api_key, "--pipelines-dir", "p"]
+    assert main(args) == ExitCode.OK, capsys.readouterr().err
+    assert "woodpecker_etl.duckdb" in capsys.readouterr().out
+    assert _count(tmp_path / "woodpecker_etl.duckdb", "campaign_performance") == len(
+        simulator.truth().campaigns
+    )
+
+
+def test_duckdb_file_named_like_the_dataset_is_refused(
+    simulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args(simulator, tmp_path, "--duckdb-path", str(tmp_path / "woodpecker.duckdb"))
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == ExitCode.CONFIGURATION
+    assert "--duckdb-path" in err and "Traceback" not in err
+    assert len(simulator.requests) == 0
