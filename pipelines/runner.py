@@ -155,11 +155,13 @@ def run_load(
             say("Finishing the load package left pending by an earlier run")
             pipeline.run()
             finished_pending = True
+        run_args: dict[str, Any] = {}
+        if options.destination in settings.LOADER_FILE_FORMATS:
+            run_args["loader_file_format"] = settings.LOADER_FILE_FORMATS[options.destination]
         if options.full_refresh:
             mode: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
-            info = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT, refresh=mode)
-        else:
-            info = pipeline.run(source, loader_file_format=settings.LOADER_FILE_FORMAT)
+            run_args["refresh"] = mode
+        info = pipeline.run(source, **run_args)
         info.raise_on_failed_jobs()
         rows = _rows_loaded(pipeline)
         say("Applying reconciliation")

@@ -15,8 +15,9 @@ DEMO_SEED: Final = 7
 DEMO_PROSPECTS: Final = 10_000
 DEMO_CAMPAIGNS: Final = 30
 
-# Parquet is the fast path into DuckDB (insert_values is several times slower).
-LOADER_FILE_FORMAT: Final = "parquet"
+# Parquet is the fast path into DuckDB and file destinations (insert_values is several times slower);
+# other destinations use their own preferred format.
+LOADER_FILE_FORMATS: Final = {"duckdb": "parquet", "motherduck": "parquet", "filesystem": "parquet"}
 
 # Seconds between progress lines while a load runs.
 PROGRESS_INTERVAL_S: Final = 2.0
