@@ -28,6 +28,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         with running_postgres() as server:
             yield server
     except PostgresUnavailable as exc:
+        if os.environ.get("CI"):  # CI machines have PostgreSQL 15: its absence is a failure there
+            raise
         pytest.skip(f"PostgreSQL binaries not installed: {exc}")
 
 
