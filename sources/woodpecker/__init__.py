@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,7 @@ from .normalise import (
     normalise_stats,
     prospect_value,
 )
-from .paging import AscendingScan, KeyOf, Page, RecentScan, Row, ValueOf
+from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, ValueOf
 from .progress import RunStats
 from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
@@ -265,7 +266,7 @@ def prospects(ctx: RunContext) -> Iterator[list[Row]]:
     ctx.begin(settings.PROSPECTS)
     state = dlt.current.resource_state()
     fetch = ctx.fetcher(settings.PROSPECTS)
-    for page in _membership_or_prospect_pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key):
+    for page in _pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key):
         rows = [normalise_prospect(raw, page.answer.fetched_at) for raw in page.rows]
         if rows:
             ctx.client.stats.add_rows(settings.PROSPECTS, len(rows))
@@ -297,100 +298,96 @@ def campaign_prospects(ctx: RunContext) -> Iterator[list[Row]]:
 
 
 def _campaign_pages(
-    ctx: RunContext, state: MutableMapping[str, Any], fetch: Any, table: str, ids: list[int]
+    ctx: RunContext, state: MutableMapping[str, Any], fetch: FetchPage, table: str, ids: list[int]
 ) -> Iterator[Page]:
     """Pages of memberships: full scans for campaigns not read before, change streams for the rest."""
-    known = set(state.get("campaign_ids") or [])
-    has_cursor = state.get(UPDATED) is not None
-    full = ctx.full_scan_due(table, has_cursor)
-    old_ids = [] if full else [i for i in ids if i in known]
-    new_ids = ids if full else [i for i in ids if i not in known]
-    if full:
-        yield from _membership_or_prospect_pages(
-            ctx,
-            state,
-            fetch,
-            table,
-            [{"campaigns_id": join_ids(c)} for c in chunk_ids(ids)],
-            membership_key,
-            force_full=True,
-        )
+    param_sets = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(ids)]
+    if ctx.full_scan_due(table, state.get(UPDATED) is not None):
+        yield from _pages(ctx, state, fetch, table, param_sets, membership_key, force_full=True)
     else:
-        new_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(new_ids)]
-        started: list[datetime | None] = []
-        bounced: set[Hashable] = set()
-        for params in new_params:
-            scan = AscendingScan(
-                fetch,
-                params,
-                sort_field=UPDATED,
-                value=lambda r: prospect_value(r, UPDATED),
-                key=membership_key,
-                since=None,
-                per_page=ctx.options.per_page,
-                on_repair=ctx.client.stats.add_repair,
-            )
-            yield from _collect_bounced(
-                _touching(ctx, scan, scan.value, None), membership_key, bounced, ctx.options.lookback
-            )
-            started.append(scan.result.resume_from)
-        old_params = [{"campaigns_id": join_ids(c)} for c in chunk_ids(old_ids)]
+        known = set(state.get("campaign_ids") or [])
+        new_ids = [i for i in ids if i not in known]
+        old_ids = [i for i in ids if i in known]
+        new_campaigns = FullScan()
+        new_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(new_ids)]
+        yield from _full_scan(ctx, fetch, new_params, membership_key, new_campaigns)
+        old_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(old_ids)]
         if old_params:
             yield from _change_stream_pages(
-                ctx, state, fetch, old_params, membership_key, extra_floor=started, bounced_seed=bounced
+                ctx,
+                state,
+                fetch,
+                old_params,
+                membership_key,
+                extra_floor=new_campaigns.resumes,
+                bounced_seed=new_campaigns.bounced,
             )
     state["campaign_ids"] = ids
 
 
-def _membership_or_prospect_pages(
+@dataclass
+class FullScan:
+    """What the full scans over several filter sets established."""
+
+    consistent: bool = True
+    resumes: list[datetime | None] = field(default_factory=list)
+    starts: list[datetime | None] = field(default_factory=list)
+    bounced: set[Hashable] = field(default_factory=set)
+
+
+def _full_scan(
+    ctx: RunContext, fetch: FetchPage, param_sets: list[dict[str, Any]], key: KeyOf, outcome: FullScan
+) -> Iterator[Page]:
+    """Every row of each filter set, ascending by `updated`; results are recorded in `outcome`."""
+    for params in param_sets:
+        scan = AscendingScan(
+            fetch,
+            params,
+            sort_field=UPDATED,
+            value=lambda r: prospect_value(r, UPDATED),
+            key=key,
+            since=None,
+            per_page=ctx.options.per_page,
+            on_repair=ctx.client.stats.add_repair,
+        )
+        pages = _touching(ctx, scan, scan.value, None)
+        yield from _collect_bounced(pages, key, outcome.bounced, ctx.options.lookback)
+        outcome.consistent = outcome.consistent and scan.result.consistent
+        outcome.resumes.append(scan.result.resume_from)
+        outcome.starts.append(scan.result.started)
+
+
+def _pages(
     ctx: RunContext,
     state: MutableMapping[str, Any],
-    fetch: Any,
+    fetch: FetchPage,
     table: str,
     param_sets: list[dict[str, Any]],
     key: KeyOf,
     force_full: bool = False,
 ) -> Iterator[Page]:
-    """Full scan (first run, reconcile) or change streams, over one or more filter sets."""
-    has_cursor = state.get(UPDATED) is not None
-    if force_full or ctx.full_scan_due(table, has_cursor):
-        started_at = utc_now()
-        consistent = True
-        resumes: list[datetime | None] = []
-        starts: list[datetime | None] = []
-        bounced: set[Hashable] = set()
-        for params in param_sets:
-            scan = AscendingScan(
-                fetch,
-                params,
-                sort_field=UPDATED,
-                value=lambda r: prospect_value(r, UPDATED),
-                key=key,
-                since=None,
-                per_page=ctx.options.per_page,
-                on_repair=ctx.client.stats.add_repair,
-            )
-            yield from _collect_bounced(
-                _touching(ctx, scan, scan.value, None), key, bounced, ctx.options.lookback
-            )
-            consistent = consistent and scan.result.consistent
-            resumes.append(scan.result.resume_from)
-            starts.append(scan.result.started)
-        if param_sets:
-            # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
-            state[UPDATED] = earliest(resumes) if all(r is not None for r in resumes) else None
-            for name in (LAST_CONTACTED, LAST_REPLIED, BOUNCED):
-                state[name] = earliest(starts)
-            state["bounced_keys"] = _key_list(bounced)
-            record_full_scan(table, started_at, consistent)
+    """A full scan (first run, reconcile) or the change streams, over one or more filter sets."""
+    if not (force_full or ctx.full_scan_due(table, state.get(UPDATED) is not None)):
+        yield from _change_stream_pages(ctx, state, fetch, param_sets, key)
         return
-    yield from _change_stream_pages(ctx, state, fetch, param_sets, key)
+    started_at = utc_now()
+    outcome = FullScan()
+    yield from _full_scan(ctx, fetch, param_sets, key, outcome)
+    if not param_sets:
+        return
+    # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
+    resumes = outcome.resumes
+    state[UPDATED] = earliest(resumes) if all(r is not None for r in resumes) else None
+    for name in (LAST_CONTACTED, LAST_REPLIED, BOUNCED):
+        state[name] = earliest(outcome.starts)
+    state["bounced_keys"] = _key_list(outcome.bounced)
+    record_full_scan(table, started_at, outcome.consistent)
 
 
 def _change_stream_pages(
     ctx: RunContext,
     state: MutableMapping[str, Any],
-    fetch: Any,
+    fetch: FetchPage,
     param_sets: list[dict[str, Any]],
     key: KeyOf,
     extra_floor: Sequence[datetime | None] = (),
@@ -437,7 +434,7 @@ def _change_stream_pages(
     # Bounces carry no time of their own (only the send's): remember which rows were already bounced.
     bounced_before = {_hashable(k) for k in state.get("bounced_keys") or []}
     bounced_now: set[Hashable] = set(bounced_seed or ())
-    for cursor_name, field, extra, window in recent:
+    for cursor_name, sort_field, extra, window in recent:
         cursor = as_datetime(state.get(cursor_name)) or since
         if cursor is None:
             continue
@@ -446,8 +443,8 @@ def _change_stream_pages(
             stream = RecentScan(
                 fetch,
                 {**params, **extra},
-                sort_field=field,
-                value=lambda r, f=field: prospect_value(r, f),  # type: ignore[misc]
+                sort_field=sort_field,
+                value=lambda r, f=sort_field: prospect_value(r, f),  # type: ignore[misc]
                 key=key,
                 threshold=cursor - window,
                 per_page=options.per_page,
@@ -540,12 +537,14 @@ def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
     yield from _activity_rows(ctx, settings.PROSPECT_CLICKS, "CLICKED", "last_clicked", click_key)
 
 
-def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: KeyOf) -> Iterator[list[Row]]:
+def _activity_rows(
+    ctx: RunContext, table: str, activity: str, sort_field: str, key: KeyOf
+) -> Iterator[list[Row]]:
     state = dlt.current.resource_state()
     fetch = ctx.fetcher(table)
     ids = ctx.campaign_ids(table)
     known = set(state.get("campaign_ids") or [])
-    cursor = as_datetime(state.get(field))
+    cursor = as_datetime(state.get(sort_field))
     if cursor is None:
         known = set()
     since = cursor - ctx.options.lag if cursor is not None else None
@@ -561,8 +560,8 @@ def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: 
             scan = AscendingScan(
                 fetch,
                 {"activity": activity, "campaigns_id": join_ids(chunk)},
-                sort_field=field,
-                value=lambda r: prospect_value(r, field),
+                sort_field=sort_field,
+                value=lambda r: prospect_value(r, sort_field),
                 key=key,
                 since=window,
                 per_page=ctx.options.per_page,
@@ -580,9 +579,9 @@ def _activity_rows(ctx: RunContext, table: str, activity: str, field: str, key: 
             resumes.append(scan.result.resume_from)
     if resumes:
         if all(r is not None for r in resumes):
-            state[field] = earliest(resumes)
+            state[sort_field] = earliest(resumes)
         elif cursor is None:
-            state[field] = None
+            state[sort_field] = None
     state["campaign_ids"] = ids
 
 
