@@ -175,11 +175,13 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
     for raw in raw_rows:
         campaign_id = int(raw["id"])
         fingerprint = row_hash({k: v for k, v in raw.items() if k != "stats"})
-        previous = known.get(str(campaign_id))
-        if refresh_all or previous is None or previous.get("hash") != fingerprint:
+        previous: Mapping[str, Any] = known.get(str(campaign_id)) or {}
+        changed = previous.get("hash") != fingerprint  # new, or its v1 row changed
+        if changed:
+            ctx.changed_campaigns.add(campaign_id)
+        if changed or refresh_all:
             fields, steps, versions = _campaign_details(ctx, campaign_id)
             known[str(campaign_id)] = {"hash": fingerprint, "fields": fields}
-            ctx.changed_campaigns.add(campaign_id)
             if steps:
                 yield _to_table(settings.CAMPAIGN_STEPS, steps)
             if versions:
