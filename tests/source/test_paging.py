@@ -148,7 +148,13 @@ def test_server_repeating_pages_does_not_loop_forever() -> None:
     assert not scan.result.consistent
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     count=st.integers(min_value=0, max_value=60),
     per_page=st.integers(min_value=3, max_value=15),
