@@ -129,10 +129,9 @@ def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[
         out.append(f"  last run: {last}")
     resources = state.get("sources", {}).get("woodpecker", {}).get("resources", {})
     if resources:
-        out.append("  cursors:")
+        out.append("  cursors and state per resource:")
         for name, values in sorted(resources.items()):
-            for key, value in sorted(_flatten(values)):
-                out.append(f"    {name}.{key} = {value}")
+            out.append(f"    {name}: {_state_line(values)}")
     source_state = state.get("sources", {}).get("woodpecker", {})
     for key, value in sorted(source_state.items()):
         if key != "resources" and not isinstance(value, dict | list):
@@ -144,11 +143,14 @@ def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[
     return "\n".join(out)
 
 
-def _flatten(values: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(values, Mapping):
-        for key, value in values.items():
-            yield from _flatten(value, f"{prefix}{key}.")
-    elif isinstance(values, list):
-        yield prefix.rstrip("."), f"[{len(values)} items]"
-    else:
-        yield prefix.rstrip("."), values
+def _state_line(values: Any) -> str:
+    """One line for a resource's state: scalar values as they are, collections as their size."""
+    if not isinstance(values, Mapping):
+        return str(values)
+    parts = []
+    for key, value in sorted(values.items()):
+        if isinstance(value, Mapping | list):
+            parts.append(f"{key} [{len(value)} entries]")
+        else:
+            parts.append(f"{key} = {value}")
+    return ", ".join(parts) or "-"
