@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from .clock import TimeFormat
 from .model import SNIPPETS, Campaign, Membership, Prospect
 
 
 @lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+def _format(zone: str) -> TimeFormat:
+    return TimeFormat(zone)
 
 
 def fmt_ts(ts: int | None, tz: str) -> str:
     """Epoch seconds as the API writes them: `2025-03-21T08:11:35+0100`, `""` for never."""
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, tz=_zone(tz)).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return _format(tz).format(ts)
 
 
 def prospect_base(p: Prospect, tz: str) -> dict[str, Any]:
