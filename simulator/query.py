@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from . import model
 from .account import Account
 from .model import SNIPPETS, TEXT_FIELDS, Campaign, Membership, Prospect
 
@@ -28,21 +29,9 @@ KNOWN_PARAMS = frozenset(
         "search",
     }
 )
-GLOBAL_STATUSES = frozenset({"ACTIVE", "BOUNCED", "REPLIED", "BLACKLIST", "INVALID"})
-CAMPAIGN_STATUSES = frozenset(
-    {
-        "ACTIVE",
-        "PAUSED",
-        "TO-CHECK",
-        "REPLIED",
-        "AUTOREPLIED",
-        "BOUNCED",
-        "INVALID",
-        "OPT-OUT",
-        "COMPLETED",
-        "BLACKLIST",
-    }
-)
+GLOBAL_STATUSES = frozenset(model.GLOBAL_STATUSES)
+# The campaign-level filter also accepts BLACKLIST, the old docs' name for opted-out memberships.
+CAMPAIGN_STATUSES = frozenset({*model.MEMBERSHIP_STATUSES, "BLACKLIST"})
 INTEREST_FILTER = {
     "INTERESTED": "INTERESTED",
     "MAYBE-LATER": "MAYBE_LATER",
