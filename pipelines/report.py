@@ -87,6 +87,9 @@ def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int])
     out.append(
         f"  requests: {_fmt(result.requests)}  retries: {result.retries}  throttled: {result.throttled}"
     )
+    odd = _data_quality_line(result.stats)
+    if odd:
+        out.append(odd)
     flagged = {t: n for t, n in result.reconciled.items() if n}
     if flagged:
         out.append("  marked deleted: " + ", ".join(f"{t} {_fmt(n)}" for t, n in flagged.items()))
@@ -108,8 +111,22 @@ def summary_record(options: LoadOptions, result: LoadResult, totals: Mapping[str
         "retries": result.retries,
         "throttled": result.throttled,
         "finished_pending": result.finished_pending,
+        "unparsed_values": dict(result.stats.unparsed),
+        "rejected_records": dict(result.stats.rejected),
         "marked_deleted": dict(result.reconciled),
     }
+
+
+def _data_quality_line(stats: RunStats) -> str:
+    """A line about values kept raw and records skipped, or "" when the data was clean."""
+    parts = []
+    if stats.unparsed:
+        kept = ", ".join(f"{t} {_fmt(n)}" for t, n in sorted(stats.unparsed.items()))
+        parts.append(f"values kept raw in _unparsed (could not be typed): {kept}")
+    if stats.rejected:
+        skipped = ", ".join(f"{t} {_fmt(n)}" for t, n in sorted(stats.rejected.items()))
+        parts.append(f"records skipped (no usable id): {skipped}")
+    return "  " + "; ".join(parts) if parts else ""
 
 
 def models_line(report: Any) -> str:

@@ -20,6 +20,9 @@ class RunStats:
             connection or an unreadable body.
         throttled: Answers that said "too many requests" (v1 409/400 `E_TOO_MANY_REQUESTS`, v2 429).
         repairs: Page ranges re-read because the data changed while it was being paged.
+        unparsed: Values per table that could not be converted to their column's type; the row is
+            loaded with the column empty and the original value kept in its `_unparsed` JSON column.
+        rejected: Records per table that were not loaded because they lack a usable primary key.
         started: `time.monotonic()` when the object was created.
     """
 
@@ -29,6 +32,8 @@ class RunStats:
     retries: int = 0
     throttled: int = 0
     repairs: int = 0
+    unparsed: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -79,6 +84,18 @@ class RunStats:
         """Count one re-read of a disturbed page range."""
         with self._lock:
             self.repairs += 1
+
+    def add_unparsed(self, table: str, count: int = 1) -> None:
+        """Count values of `table` that were kept raw in `_unparsed` instead of their typed column."""
+        if count > 0:
+            with self._lock:
+                self.unparsed[table] = self.unparsed.get(table, 0) + count
+
+    def add_rejected(self, table: str, count: int = 1) -> None:
+        """Count records of `table` skipped because they have no usable primary key."""
+        if count > 0:
+            with self._lock:
+                self.rejected[table] = self.rejected.get(table, 0) + count
 
     def _notify(self) -> None:
         if self.on_progress is not None:

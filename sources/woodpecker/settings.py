@@ -75,4 +75,6 @@ WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", 
 FOLLOWUP_RANGE_HOURS = {"DAY": 24, "HOUR": 1}
 
 FETCHED_AT = "_fetched_at"
+# JSON object {field: original value} of the values a row could not type; None when all were typed.
+UNPARSED = "_unparsed"
 DELETED_AT = "deleted_at"
