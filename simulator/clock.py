@@ -55,7 +55,9 @@ class TimeFormat:
 
     def __init__(self, zone: str) -> None:
         self.zone = ZoneInfo(zone)
-        # Offsets change only at transitions; precompute them over a wide window.
+        self._days: dict[int, str] = {}
+        self._suffixes: dict[int, str] = {}
+        # Offsets change only at transitions; precompute them over a wide window, probing day by day.
         self._starts: list[int] = []
         self._offsets: list[int] = []
         probe = datetime(2000, 1, 1, tzinfo=UTC)
@@ -66,13 +68,13 @@ class TimeFormat:
             if offset != last:
                 self._refine(probe, last, offset)
                 last = offset
-            probe += timedelta(hours=1)
+            probe += timedelta(days=1)
 
     def _refine(self, probe: datetime, previous: int | None, offset: int) -> None:
         start = int(probe.timestamp())
         if previous is not None:
-            # The change happened within the last hour: find the exact second.
-            low, high = start - 3600, start
+            # The change happened within the last day (zones change at most twice a year): find the second.
+            low, high = start - 86_400, start
             while high - low > 1:
                 mid = (low + high) // 2
                 here = datetime.fromtimestamp(mid, tz=UTC).astimezone(self.zone).utcoffset()
@@ -96,13 +98,20 @@ class TimeFormat:
         if ts < 0:
             return ""
         offset = self.offset(ts)
-        t = time.gmtime(ts + offset)
-        sign = "+" if offset >= 0 else "-"
-        hours, minutes = divmod(abs(offset) // 60, 60)
-        return (
-            f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-            f"{sign}{hours:02d}{minutes:02d}"
-        )
+        day, second = divmod(ts + offset, 86_400)
+        prefix = self._days.get(day)
+        if prefix is None:
+            prefix = self._days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+        suffix = self._suffixes.get(offset)
+        if suffix is None:
+            hours, minutes = divmod(abs(offset) // 60, 60)
+            suffix = self._suffixes[offset] = f"{'+' if offset >= 0 else '-'}{hours:02d}{minutes:02d}"
+        return prefix + _CLOCK_MINUTES[second // 60] + _CLOCK_SECONDS[second % 60] + suffix
+
+
+# "HH:MM" of every minute of a day and ":SS" of every second of a minute, for `TimeFormat.format`.
+_CLOCK_MINUTES = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
+_CLOCK_SECONDS = tuple(f":{s:02d}" for s in range(60))
 
 
 def parse_api_timestamp(text: str) -> int | None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import random
 import unicodedata
 import uuid
+from functools import cache
 
 from .account import Account
 from .clock import VirtualClock
 from .config import SimulatorConfig
-from .model import CAMPAIGN_STATUSES, SNIPPETS, TEXT_FIELDS, Campaign, Membership, Prospect, Step
+from .model import CAMPAIGN_STATUSES, WRITABLE_FIELDS, Campaign, Membership, Prospect, Step
+from .rand import FastRandom
 
 FIRST = (
     "Anna",
@@ -91,13 +93,20 @@ DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUN
 
 
 def _company(index: int) -> tuple[str, str, int]:
-    rng = random.Random(index * 104_729)
-    name = f"{WORDS[rng.randrange(len(WORDS))]} {WORDS[rng.randrange(len(WORDS))]}"
+    """Name, domain and organization id of company number `index` (a pure function of the index)."""
+    name = f"{WORDS[(index * 7) % len(WORDS)]} {WORDS[(index // len(WORDS) * 5 + index) % len(WORDS)]}"
     domain = name.lower().replace(" ", "") + f"{index}.com"
     return name, domain, 654_000_000 + index
 
 
-def make_prospect(account: Account, rng: random.Random, ts: int, pid: int | None = None) -> Prospect:
+@cache
+def _email_local(first: str, last: str) -> str:
+    """`first.last` in lower-case ASCII, as mail servers would accept it."""
+    local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode().lower()
+    return local.replace("'", "")
+
+
+def make_prospect(account: Account, rng: FastRandom, ts: int, pid: int | None = None) -> Prospect:
     """A new prospect with realistic, deterministic data, created at `ts` (id reserved unless given)."""
     if pid is None:
         pid = account.reserve_id()
@@ -105,10 +114,9 @@ def make_prospect(account: Account, rng: random.Random, ts: int, pid: int | None
     company, domain, org_id = _company(rng.randrange(n_companies))
     first, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
     city, state, country = CITIES[rng.randrange(len(CITIES))]
-    fields = dict.fromkeys(TEXT_FIELDS, "")
-    local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode().lower()
+    fields = dict.fromkeys(WRITABLE_FIELDS, "")
     fields.update(
-        email=f"{local.replace(chr(39), '')}.{pid % 100_000}@{domain}",
+        email=f"{_email_local(first, last)}.{pid % 100_000}@{domain}",
         first_name=first,
         last_name=last if rng.random() > 0.05 else "",
         company=company,
@@ -124,8 +132,6 @@ def make_prospect(account: Account, rng: random.Random, ts: int, pid: int | None
         state=state,
         country=country,
     )
-    for name in SNIPPETS:
-        fields[name] = ""
     if rng.random() < 0.7:
         fields["snippet1"] = f"You lead {company}'s outbound team"
     if rng.random() < 0.3:
@@ -150,7 +156,7 @@ def _hex64(*parts: object) -> str:
     return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
 
 
-def _make_campaign(index: int, rng: random.Random, start: int, config: SimulatorConfig) -> Campaign:
+def _make_campaign(index: int, rng: FastRandom, start: int, config: SimulatorConfig) -> Campaign:
     cid = 1_234_000 + index * 7
     status = (
         CAMPAIGN_STATUSES[index % len(CAMPAIGN_STATUSES)]
@@ -225,9 +231,24 @@ def _make_campaign(index: int, rng: random.Random, start: int, config: Simulator
 
 
 def generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
-    """Build the account: prospects, campaigns, memberships, and the history up to the clock's now."""
+    """Build the account: prospects, campaigns, memberships, and the history up to the clock's now.
+
+    The cyclic garbage collector is paused while millions of long-lived records are created (it would
+    re-scan them again and again).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        account = _generate(config, clock)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return account
+
+
+def _generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
     account = Account(config, clock)
-    rng = random.Random(config.seed)
+    rng = FastRandom(config.seed)
     now = clock.ts()
     first = now - config.history_days * 86_400
     # Prospects arrive in import batches: many share the same `updated` second.
@@ -243,12 +264,17 @@ def generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
         camp = _make_campaign(index, rng, now, config)
         account.campaigns[camp.id] = camp
     campaigns = list(account.campaigns.values())
+    first_sends: list[tuple[int, int, int]] = []
     if campaigns and config.avg_memberships > 0:
         cap = len(campaigns)
         for p in account.prospects.values():
             k = min(cap, int(rng.expovariate(1 / config.avg_memberships) + 0.5))
             for camp in rng.sample(campaigns, k):
-                enrolled = max(camp.created, p.created) + rng.randint(0, 20 * 86_400)
+                earliest = max(camp.created, p.created)
+                # A running campaign keeps enrolling until today, so some sequences are still under way;
+                # the others took their prospects within three weeks of starting.
+                window = now - earliest if camp.status == "RUNNING" else 20 * 86_400
+                enrolled = earliest + rng.randint(0, max(0, window))
                 if enrolled >= now:
                     continue
                 ms = Membership(
@@ -262,7 +288,7 @@ def generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
                 account.by_prospect.setdefault(p.id, {})[camp.id] = ms
                 p.updated = max(p.updated, enrolled)
                 if camp.steps and camp.status != "DRAFT":
-                    account._schedule(enrolled + rng.randint(60, 8 * 3600), "send", p.id, camp.id)
-    account.run_until(now)
+                    first_sends.append((enrolled + rng.randint(60, 8 * 3600), p.id, camp.id))
+    account.start_sends(first_sends)
     account.version += 1
     return account

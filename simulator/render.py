@@ -5,8 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from .clock import TimeFormat
 from .model import SNIPPETS, Campaign, Membership, Prospect
+
+# The old API keeps `snipet1`–`snipet4` (sic) beside `snippet1`–`snippet4`, with the same values.
+_LEGACY_SNIPPETS = tuple((f"snipet{i}", f"snippet{i}") for i in range(1, 5))
 
 
 @lru_cache(maxsize=16)
@@ -46,13 +51,31 @@ def prospect_base(p: Prospect, tz: str) -> dict[str, Any]:
         "updated": fmt_ts(p.updated, tz),
         "encrypted": p.encrypted,
     }
-    for i in range(1, 5):
-        row[f"snipet{i}"] = f[f"snippet{i}"]
+    for legacy, name in _LEGACY_SNIPPETS:
+        row[legacy] = f[name]
     for name in SNIPPETS:
         row[name] = f[name]
     row["snippet_labels"] = dict(p.snippet_labels)
     row["status"] = p.status
     return row
+
+
+_STATUS_KEY = b',"status":'
+
+
+def extend_prospect(base: bytes, extra: dict[str, Any]) -> bytes:
+    """A rendered prospect object with `extra` keys set, byte for byte what `dict.update` would give.
+
+    `base` comes from `prospect_base`, whose last key is `status`; `extra` may override `status` only as
+    its first key (it then stays in place), every other key is new and goes at the end. Splicing bytes
+    avoids parsing and re-serialising the whole object for every membership row of a scan.
+    """
+    if not extra:
+        return base
+    tail = orjson.dumps(extra)[1:]
+    if next(iter(extra)) == "status":
+        return base[: base.rindex(_STATUS_KEY)] + b"," + tail
+    return base[:-1] + b"," + tail
 
 
 def campaign_row(c: Campaign, tz: str) -> dict[str, Any]:

@@ -137,7 +137,9 @@ class WoodpeckerServer(ThreadingHTTPServer):
         cached = self._base_rows.get(p.id)
         if cached is not None and cached[0] == p.version:
             return cached[1]
-        data = orjson.dumps(render.prospect_base(p, self.config.timezone))
+        # orjson leaves each result in an over-sized allocation (~8 KB for a 1 KB object); an exact-size
+        # copy keeps a million cached rows at their real size.
+        data = bytes(memoryview(orjson.dumps(render.prospect_base(p, self.config.timezone))))
         self._base_rows[p.id] = (p.version, data)
         return data
 
@@ -345,22 +347,24 @@ class Handler(BaseHTTPRequestHandler):
                 if plain:
                     parts.append(base)
                     continue
-                row = orjson.loads(base)
+                extra: dict[str, Any] = {}
                 if r.membership is not None and r.campaign is not None:
                     if q.campaigns is not None:
-                        row.update(render.membership_extra(r.membership, r.campaign))
+                        extra.update(render.membership_extra(r.membership, r.campaign))
                     else:
-                        row.update(interested=r.membership.interest, campaign_id=r.campaign.id)
+                        extra.update(interested=r.membership.interest, campaign_id=r.campaign.id)
                 if q.activity is not None:
-                    row["sent_mails"] = r.sent
+                    extra["sent_mails"] = r.sent
                 if q.activity == "OPENED":
-                    row["last_open"] = render.fmt_ts(r.last_open, tz)
+                    extra["last_open"] = render.fmt_ts(r.last_open, tz)
                 if q.activity == "CLICKED":
-                    row["last_clicked"] = render.fmt_ts(r.click_ts, tz)
-                    row["click_url"] = r.click_url
+                    extra["last_clicked"] = render.fmt_ts(r.click_ts, tz)
+                    extra["click_url"] = r.click_url
                 if q.details:
-                    row["campaigns_details"] = render.campaigns_details(account.memberships_of(r.prospect.id))
-                parts.append(orjson.dumps(row))
+                    extra["campaigns_details"] = render.campaigns_details(
+                        account.memberships_of(r.prospect.id)
+                    )
+                parts.append(render.extend_prospect(base, extra))
         return Answer(200, b"[" + b",".join(parts) + b"]", headers, rows=len(chunk))
 
     def _delete(self, query: dict[str, str]) -> Answer:
