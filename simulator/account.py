@@ -107,62 +107,70 @@ class Account:
         rng = self.rng
         step = camp.steps[ms.sent]
         if ms.sent == 0 and rng.random() < 0.01:
-            self._apply(Event(ts, pid, cid, m.INVALID))
+            self._apply(Event(ts, pid, cid, m.INVALID), p, ms)
             return None
         version = step.versions[rng.randrange(len(step.versions))]
-        self._apply(Event(ts, pid, cid, m.SENT, step.number, version["version"]))
+        self._apply(Event(ts, pid, cid, m.SENT, step.number, version["version"]), p, ms)
         if rng.random() < (0.04 if step.number == 1 else 0.02):
-            self._later(ts + rng.randint(60, 6 * 3600), m.BOUNCED, pid, cid, until, (step.number,))
+            self._later(ts + rng.randint(60, 6 * 3600), m.BOUNCED, p, ms, until, (step.number,))
             return None
         if version["track_opens"] and rng.random() < 0.45:
             opened = ts + rng.randint(300, 2 * 86_400)
-            self._later(opened, m.OPENED, pid, cid, until, (step.number, version["version"]))
+            self._later(opened, m.OPENED, p, ms, until, (step.number, version["version"]))
             if rng.random() < 0.3:
-                self._later(opened + rng.randint(3600, 5 * 86_400), m.OPENED, pid, cid, until, (step.number,))
+                self._later(opened + rng.randint(3600, 5 * 86_400), m.OPENED, p, ms, until, (step.number,))
             if rng.random() < 0.2:
                 url = CLICK_URLS[rng.randrange(len(CLICK_URLS))]
-                self._later(
-                    opened + rng.randint(5, 600), m.CLICKED, pid, cid, until, (step.number, None, url)
-                )
+                self._later(opened + rng.randint(5, 600), m.CLICKED, p, ms, until, (step.number, None, url))
         if rng.random() < 0.03:
-            self._later(ts + rng.randint(60, 1800), m.AUTOREPLIED, pid, cid, until, (step.number,))
+            self._later(ts + rng.randint(60, 1800), m.AUTOREPLIED, p, ms, until, (step.number,))
         roll = rng.random()
         if roll < 0.06 + (0.02 if step.number == 1 else 0.0):
             replied = ts + rng.randint(1800, 3 * 86_400)
-            self._later(replied, m.REPLIED, pid, cid, until, (step.number,))
+            self._later(replied, m.REPLIED, p, ms, until, (step.number,))
             interest = rng.choices(("INTERESTED", "MAYBE_LATER", "NOT_INTERESTED", None), (4, 2, 3, 1))[0]
             if interest:
                 self._later(
                     replied + rng.randint(600, 2 * 86_400),
                     m.INTEREST,
-                    pid,
-                    cid,
+                    p,
+                    ms,
                     until,
                     (None, None, None, interest),
                 )
             return None
         if roll < 0.066 + (0.02 if step.number == 1 else 0.0):
-            self._later(ts + rng.randint(600, 86_400), m.OPTED_OUT, pid, cid, until, (step.number,))
+            self._later(ts + rng.randint(600, 86_400), m.OPTED_OUT, p, ms, until, (step.number,))
             return None
         if ms.sent < len(camp.steps):
             return ts + camp.steps[ms.sent].wait_seconds + rng.randint(0, 4 * 3600)
         return None
 
     def _later(
-        self, ts: int, kind: str, pid: int, cid: int, until: int, payload: tuple[Any, ...] = ()
+        self,
+        ts: int,
+        kind: str,
+        p: Prospect,
+        ms: Membership,
+        until: int,
+        payload: tuple[Any, ...] = (),
     ) -> None:
-        """An outcome at `ts`: applied now when it is due by `until`, otherwise scheduled."""
+        """An outcome of membership `ms` at `ts`: applied now when it is due by `until`, else scheduled."""
         if ts <= until:
-            self._apply(Event(ts, pid, cid, kind, *payload))
+            self._apply(Event(ts, p.id, ms.campaign_id, kind, *payload), p, ms)
         else:
-            self._schedule(ts, kind, pid, cid, payload)
+            self._schedule(ts, kind, p.id, ms.campaign_id, payload)
 
-    def _apply(self, ev: Event) -> None:
-        """Record an event and update everything derived from it."""
-        p = self.prospects.get(ev.prospect_id)
-        ms = self.memberships.get((ev.prospect_id, ev.campaign_id or 0))
+    def _apply(self, ev: Event, p: Prospect | None = None, ms: Membership | None = None) -> None:
+        """Record an event and update everything derived from it.
+
+        The engine passes the prospect and membership it already holds; other callers let them be looked up.
+        """
         if p is None:
-            return
+            p = self.prospects.get(ev.prospect_id)
+            ms = self.memberships.get((ev.prospect_id, ev.campaign_id or 0))
+            if p is None:
+                return
         self.events.append(ev)
         if ev.campaign_id is not None:
             self.campaign_events[ev.campaign_id].append(ev)

@@ -109,7 +109,7 @@ def main() -> None:
             ("first_scan", ""),
             ("cached_scan", ""),
             ("updated_scan", "&sort=%2Bupdated&diff=updated%3E2000-01-01T00%3A00%3A00%2B0000"),
-            ("memberships", "&campaigns_id=" + "%2C".join(str(c) for c in sorted(account.campaigns))),
+            ("membership_scan", "&campaigns_id=" + "%2C".join(str(c) for c in sorted(account.campaigns))),
         ):
             results[name] = timed_scan(sim, query)
             r = results[name]
