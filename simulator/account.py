@@ -87,23 +87,26 @@ class Account:
 
     def _send(self, ts: int, pid: int, cid: int, until: int) -> None:
         """Send the membership's next step at `ts`, then its follow-ups that fall due by `until`."""
-        next_ts = self._send_step(ts, pid, cid, until)
-        while next_ts is not None and next_ts <= until:
-            next_ts = self._send_step(next_ts, pid, cid, until)
-        if next_ts is not None:
-            self._schedule(next_ts, "send", pid, cid)
-
-    def _send_step(self, ts: int, pid: int, cid: int, until: int) -> int | None:
-        """Send one step at `ts` and sample what follows from it; the time of the next step, if any."""
         ms = self.memberships.get((pid, cid))
         camp = self.campaigns.get(cid)
         p = self.prospects.get(pid)
-        if ms is None or camp is None or p is None or ms.terminal or ms.manual_status:
+        if ms is None or camp is None or p is None:
+            return
+        next_ts = self._send_step(ts, p, ms, camp, until)
+        while next_ts is not None and next_ts <= until:
+            next_ts = self._send_step(next_ts, p, ms, camp, until)
+        if next_ts is not None:
+            self._schedule(next_ts, "send", pid, cid)
+
+    def _send_step(self, ts: int, p: Prospect, ms: Membership, camp: Campaign, until: int) -> int | None:
+        """Send one step at `ts` and sample what follows from it; the time of the next step, if any."""
+        if ms.terminal or ms.manual_status:
             return None
         if camp.status != "RUNNING" and (camp.stop_at is None or ts > camp.stop_at):
             return None
         if p.status != "ACTIVE" or ms.sent >= len(camp.steps):
             return None
+        pid, cid = p.id, camp.id
         rng = self.rng
         step = camp.steps[ms.sent]
         if ms.sent == 0 and rng.random() < 0.01:

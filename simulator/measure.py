@@ -59,8 +59,11 @@ def _rss_mb() -> int:
 def timed_scan(sim: Simulator, query: str = "") -> dict[str, float]:
     """Scan all pages of a query from a child process; rows per second as the client saw them."""
     port = int(sim.base_url.rsplit(":", 1)[1])
-    receive, send = multiprocessing.Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(target=_scan, args=(port, sim.api_key, query, send))
+    # A spawned (not forked) client: a fork would share the account's pages copy-on-write, and every
+    # reference count the server then touches would copy a page, which is the client's cost, not ours.
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_scan, args=(port, sim.api_key, query, send))
     child.start()
     rows, size, seconds = receive.recv()
     child.join()

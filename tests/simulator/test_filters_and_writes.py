@@ -180,3 +180,24 @@ def test_timestamp_format_matches_the_zone_database(zone: str) -> None:
         moment = start + timedelta(minutes=step, seconds=step % 60)
         assert fmt(int(moment.timestamp())) == moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S%z")
     assert fmt(-1) == ""
+
+
+def test_campaign_list_filters_by_status_and_ids(simulator: Simulator) -> None:
+    campaigns = simulator.account.campaigns.values()
+    running = get(simulator, "/rest/v1/campaign_list", status="RUNNING").json()
+    assert [c["id"] for c in running] == sorted(c.id for c in campaigns if c.status == "RUNNING")
+    two = get(simulator, "/rest/v1/campaign_list", status="PAUSED,DRAFT").json()
+    assert {c["status"] for c in two} == {"PAUSED", "DRAFT"}
+    assert len(two) == sum(1 for c in campaigns if c.status in ("PAUSED", "DRAFT"))
+    wanted = sorted(c.id for c in campaigns)[:3]
+    by_id = get(simulator, "/rest/v1/campaign_list", id=",".join(map(str, wanted))).json()
+    assert [c["id"] for c in by_id] == wanted and all("stats" not in c for c in by_id)
+    unknown = get(simulator, "/rest/v1/campaign_list", folder="1")
+    assert unknown.status_code == 400 and v1_error(unknown) == ("E_WRONG_PARAM", "Unknown param:folder")
+
+
+def test_row_latency_grows_with_the_page(make_simulator: Any) -> None:
+    sim = make_simulator(row_latency_s=0.002)
+    started = time.monotonic()
+    assert len(get(sim, "/rest/v1/prospects", per_page=500).json()) == 500
+    assert time.monotonic() - started >= 500 * 0.002
