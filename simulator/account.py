@@ -179,13 +179,15 @@ class Account:
             self.campaign_events[ev.campaign_id].append(ev)
         kind, ts = ev.type, ev.ts
         if kind == m.SENT:
-            p.last_contacted = max(p.last_contacted or 0, ts)
+            if p.last_contacted is None or ts > p.last_contacted:
+                p.last_contacted = ts
             p.sent_mails += 1
             if ms is not None:
                 ms.sent += 1
                 ms.last_sent = ts
         elif kind in (m.REPLIED, m.AUTOREPLIED):
-            p.last_replied = max(p.last_replied or 0, ts)
+            if p.last_replied is None or ts > p.last_replied:
+                p.last_replied = ts
             if kind == m.REPLIED:
                 p.replied = True
                 if ms is not None:
@@ -205,9 +207,10 @@ class Account:
             if ms is not None:
                 ms.terminal = "INVALID"
         elif kind == m.OPENED:
-            p.last_open = max(p.last_open or 0, ts)
-            if ms is not None:
-                ms.last_open = max(ms.last_open or 0, ts)
+            if p.last_open is None or ts > p.last_open:
+                p.last_open = ts
+            if ms is not None and (ms.last_open is None or ts > ms.last_open):
+                ms.last_open = ts
         elif kind == m.CLICKED and ev.url:
             p.last_clicks[ev.url] = max(p.last_clicks.get(ev.url, 0), ts)
             if ms is not None:
@@ -217,8 +220,8 @@ class Account:
         # What `_touch` does, inline: this runs for every one of millions of generated events.
         self.version += 1
         p.version += 1
-        if kind not in m.AUTOMATIC_EVENTS or self.config.auto_bumps_updated:
-            p.updated = max(p.updated, ts)
+        if (kind not in m.AUTOMATIC_EVENTS or self.config.auto_bumps_updated) and ts > p.updated:
+            p.updated = ts
 
     # ----------------------------------------------------------------- mutations
     def advance(self, seconds: float) -> None:

@@ -24,9 +24,9 @@ class FastRandom(random.Random):
 
     def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         """A uniform integer in `range(start, stop)` (or `range(start)`); `step` must be 1."""
-        if stop is None:
-            start, stop = 0, start
-        if step != 1 or stop <= start:
+        if stop is None and start > 0:
+            return int(self.random() * start)
+        if stop is None or step != 1 or stop <= start:
             return super().randrange(start, stop, step)
         return start + int(self.random() * (stop - start))
 
