@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from . import settings
 from .client import WoodpeckerClient
+from .columnar import TableSpec, to_arrow
 from .errors import ApiError, ConfigurationError
 from .helpers import (
     RunContext,
@@ -43,9 +45,7 @@ from .normalise import (
     flatten_steps,
     normalise_campaign,
     normalise_click,
-    normalise_membership,
     normalise_open,
-    normalise_prospect,
     normalise_stats,
     prospect_value,
 )
@@ -53,6 +53,7 @@ from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, Valu
 from .progress import RunStats
 from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
+    CAMPAIGN_PROSPECTS_SPEC,
     CAMPAIGN_STATS_COLUMNS,
     CAMPAIGN_STEP_VERSIONS_COLUMNS,
     CAMPAIGN_STEPS_COLUMNS,
@@ -60,11 +61,34 @@ from .schema import (
     PROSPECT_CLICKS_COLUMNS,
     PROSPECT_OPENS_COLUMNS,
     PROSPECTS_COLUMNS,
+    PROSPECTS_SPEC,
+    REJECTED_RECORDS_COLUMNS,
 )
 
 __all__ = ["woodpecker_source"]
 
 logger = logging.getLogger(__name__)
+
+
+ARROW_RESOURCES = (settings.PROSPECTS, settings.CAMPAIGN_PROSPECTS)
+
+
+class _JsonAsArrowText(logging.Filter):
+    """Drops dlt's per-page warning that a JSON column arrives as Arrow text: that is by design.
+
+    Arrow has no JSON type dlt recognises; `_unparsed` and `snippet_labels` carry JSON text that the
+    destination stores in its JSON type, as the column hints declare.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "when merging arrow schema with dlt schema" in message
+            and any(f"resource: {table}," in message for table in ARROW_RESOURCES)
+        )
+
+
+_JSON_FILTER = _JsonAsArrowText()
 
 # Cursor names kept in resource state (aware UTC datetimes).
 UPDATED = "updated"
@@ -113,6 +137,7 @@ def woodpecker_source(
     if not 1 <= per_page <= settings.MAX_PER_PAGE:
         raise ConfigurationError(f"per_page must be between 1 and {settings.MAX_PER_PAGE}, got {per_page}.")
     stats = run_stats if run_stats is not None else RunStats()
+    logging.getLogger("dlt").addFilter(_JSON_FILTER)  # adding the same filter twice is a no-op
     client = WoodpeckerClient(
         api_key,
         base_url,
@@ -138,6 +163,14 @@ def woodpecker_source(
         prospect_clicks(ctx),
         campaign_stats(ctx),
     )
+
+
+REJECTED_HINTS = dlt.mark.make_hints(
+    table_name=settings.REJECTED_RECORDS,
+    write_disposition="append",
+    columns=REJECTED_RECORDS_COLUMNS,
+    file_format="parquet",
+)
 
 
 def _merge_hints(columns: TTableSchemaColumns, primary_key: Sequence[str]) -> dict[str, Any]:
@@ -263,16 +296,13 @@ def _to_table(table: str, rows: list[Row]) -> Any:
 
 
 @dlt.resource(name=settings.PROSPECTS, **_merge_hints(PROSPECTS_COLUMNS, ["id"]))
-def prospects(ctx: RunContext) -> Iterator[list[Row]]:
+def prospects(ctx: RunContext) -> Iterator[Any]:
     """Prospects: a full scan on the first and on reconcile runs, else the change streams."""
     ctx.begin(settings.PROSPECTS)
     state = dlt.current.resource_state()
     fetch = ctx.fetcher(settings.PROSPECTS)
-    for page in _pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key):
-        rows = [normalise_prospect(raw, page.answer.fetched_at) for raw in page.rows]
-        if rows:
-            ctx.client.stats.add_rows(settings.PROSPECTS, len(rows))
-            yield rows
+    pages = _pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key)
+    yield from _typed_batches(ctx, pages, PROSPECTS_SPEC)
 
 
 # -- campaign memberships -----------------------------------------------------------------------------
@@ -282,7 +312,7 @@ def prospects(ctx: RunContext) -> Iterator[list[Row]]:
     name=settings.CAMPAIGN_PROSPECTS,
     **_merge_hints(CAMPAIGN_PROSPECTS_COLUMNS, ["campaign_id", "prospect_id"]),
 )
-def campaign_prospects(ctx: RunContext) -> Iterator[list[Row]]:
+def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
     """Campaign memberships from `prospects?campaigns_id=<all campaigns>`, key (campaign_id, prospect_id).
 
     Campaigns new since the last run are read in full; the others through the change streams.
@@ -292,11 +322,40 @@ def campaign_prospects(ctx: RunContext) -> Iterator[list[Row]]:
     fetch = ctx.fetcher(settings.CAMPAIGN_PROSPECTS)
     ids = ctx.campaign_ids(settings.CAMPAIGN_PROSPECTS)
     pages = _campaign_pages(ctx, state, fetch, settings.CAMPAIGN_PROSPECTS, ids)
+    yield from _typed_batches(ctx, pages, CAMPAIGN_PROSPECTS_SPEC)
+
+
+def _typed_batches(ctx: RunContext, pages: Iterable[Page], spec: TableSpec) -> Iterator[Any]:
+    """Pages as typed Arrow tables of about `ARROW_BATCH_ROWS` rows, plus the records they could not load.
+
+    dlt does fixed work per item it receives, so pages are handed over in batches (see columnar.py).
+    """
+    stats = ctx.client.stats
+    batch: list[pa.Table] = []
+    batch_rows = 0
     for page in pages:
-        rows = [normalise_membership(raw, page.answer.fetched_at) for raw in page.rows]
-        if rows:
-            ctx.client.stats.add_rows(settings.CAMPAIGN_PROSPECTS, len(rows))
-            yield rows
+        converted = to_arrow(page.rows, spec, page.answer.fetched_at)
+        if converted.unparsed_values:
+            stats.add_unparsed(spec.table, converted.unparsed_values)
+        if converted.rejected:
+            stats.add_rejected(spec.table, len(converted.rejected))
+            logger.warning(
+                "%d %s record(s) without a usable primary key were kept in %s",
+                len(converted.rejected),
+                spec.table,
+                settings.REJECTED_RECORDS,
+            )
+            yield dlt.mark.with_hints(converted.rejected, REJECTED_HINTS, create_table_variant=True)
+        if converted.table is None:
+            continue
+        stats.add_rows(spec.table, converted.table.num_rows)
+        batch.append(converted.table)
+        batch_rows += converted.table.num_rows
+        if batch_rows >= settings.ARROW_BATCH_ROWS:
+            yield pa.concat_tables(batch)
+            batch, batch_rows = [], 0
+    if batch:
+        yield pa.concat_tables(batch)
 
 
 def _campaign_pages(

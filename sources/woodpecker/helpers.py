@@ -14,7 +14,7 @@ import orjson
 
 from . import settings
 from .client import Answer, WoodpeckerClient
-from .normalise import parse_timestamp
+from .normalise import as_int, parse_timestamp
 from .paging import FetchPage, Row
 
 logger = logging.getLogger(__name__)
@@ -88,19 +88,24 @@ def earliest(values: Sequence[datetime | None]) -> datetime | None:
     return min(present) if present else None
 
 
+def _part(value: Any) -> Hashable:
+    """A key part that can go into a set even when a malformed answer sends a list or an object."""
+    return value if isinstance(value, Hashable) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def membership_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a `campaigns_id=` row: (campaign id, prospect id)."""
-    return (row.get("campaign_id"), row.get("id"))
+    return (_part(row.get("campaign_id")), _part(row.get("id")))
 
 
 def click_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of an `activity=CLICKED` row: (campaign id, prospect id, url)."""
-    return (row.get("campaign_id"), row.get("id"), row.get("click_url"))
+    return (_part(row.get("campaign_id")), _part(row.get("id")), _part(row.get("click_url")))
 
 
 def prospect_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a prospect row."""
-    return row.get("id")
+    return _part(row.get("id"))
 
 
 @dataclass
@@ -155,7 +160,8 @@ class RunContext:
         The ids are also kept in source state until their statistics are read, so a campaign touched
         after `campaign_stats` ran (round-robin extraction) gets fresh statistics on the next run.
         """
-        fresh = {int(c) for c in campaign_ids if c not in (None, "")} - self.touched_campaigns
+        ids = (as_int(c) for c in campaign_ids)
+        fresh = {c for c in ids if c is not None} - self.touched_campaigns
         if not fresh:
             return
         self.touched_campaigns.update(fresh)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from . import settings
@@ -49,56 +50,49 @@ def _empty_to_none(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: (None if value == "" else value) for key, value in row.items()}
 
 
-def normalise_prospect(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
-    """A `prospects` row from one prospect object of `GET /rest/v1/prospects`.
-
-    `"last replied"` becomes `last_replied`, `snipet1`–`snipet4` (duplicates of `snippet1`–`snippet4`) are
-    dropped, dates become aware UTC datetimes, `""` becomes None; unknown fields pass through.
-    """
-    row = _empty_to_none(raw)
-    for legacy in settings.LEGACY_SNIPPET_FIELDS:
-        row.pop(legacy, None)
-    if settings.LAST_REPLIED_API_KEY in row:
-        replied = row.pop(settings.LAST_REPLIED_API_KEY)
-        row["last_replied"] = replied if replied is not None else row.get("last_replied")
-    for field in settings.PROSPECT_DATE_FIELDS:
-        if field in row:
-            row[field] = parse_timestamp(row[field])
-    for field in settings.INTEREST_FIELDS:
-        if field in row:
-            row[field] = normalise_interest(row[field])
-    row[settings.FETCHED_AT] = fetched_at
-    return row
+@lru_cache(maxsize=8192)
+def _cursor_time(text: str) -> datetime | None:
+    try:
+        return parse_timestamp(text)
+    except (ValueError, OverflowError):
+        return None
 
 
 def prospect_value(raw: Mapping[str, Any], field: str) -> datetime | None:
-    """A timestamp field of a raw prospect object (`last_replied` is served as `"last replied"`)."""
+    """A timestamp field of a raw prospect object (`last_replied` is served as `"last replied"`).
+
+    Used for paging and cursors, so it never raises: a value that is not a timestamp gives None (the
+    loaded row keeps it in `_unparsed`). Parses are cached, since many rows share a second.
+    """
     if field == "last_replied":
-        return parse_timestamp(raw.get(settings.LAST_REPLIED_API_KEY) or raw.get("last_replied"))
-    if field == "last_opened":
-        return parse_timestamp(raw.get("last_open") or raw.get("last_opened"))
-    return parse_timestamp(raw.get(field))
-
-
-def normalise_membership(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
-    """A `campaign_prospects` row from one row of `GET /rest/v1/prospects?campaigns_id=…`."""
-    row: dict[str, Any] = {"campaign_id": int(raw["campaign_id"]), "prospect_id": int(raw["id"])}
-    for field in settings.MEMBERSHIP_FIELDS:
+        value = raw.get(settings.LAST_REPLIED_API_KEY) or raw.get("last_replied")
+    elif field == "last_opened":
+        value = raw.get("last_open") or raw.get("last_opened")
+    else:
         value = raw.get(field)
-        row[field] = None if value == "" else value
-    row["interested"] = normalise_interest(row.get("interested"))
-    row[settings.FETCHED_AT] = fetched_at
-    return row
+    return _cursor_time(value) if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int | None:
+    """An id as an int: ints and digit strings pass, anything else (bools, floats, text) gives None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
 
 
 def normalise_open(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any] | None:
     """A `prospect_opens` row from an `activity=OPENED` row, or None when it carries no open time."""
     opened_at = prospect_value(raw, "last_opened")
-    if opened_at is None or raw.get("campaign_id") in (None, ""):
+    prospect_id, campaign_id = as_int(raw.get("id")), as_int(raw.get("campaign_id"))
+    if opened_at is None or prospect_id is None or campaign_id is None:
         return None
     return {
-        "prospect_id": int(raw["id"]),
-        "campaign_id": int(raw["campaign_id"]),
+        "prospect_id": prospect_id,
+        "campaign_id": campaign_id,
         "opened_at": opened_at,
         settings.FETCHED_AT: fetched_at,
     }
@@ -106,13 +100,20 @@ def normalise_open(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, An
 
 def normalise_click(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any] | None:
     """A `prospect_clicks` row from an `activity=CLICKED` row, or None when it has no click."""
-    clicked_at = parse_timestamp(raw.get("last_clicked"))
+    clicked_at = prospect_value(raw, "last_clicked")
     url = raw.get("click_url")
-    if clicked_at is None or not url or raw.get("campaign_id") in (None, ""):
+    prospect_id, campaign_id = as_int(raw.get("id")), as_int(raw.get("campaign_id"))
+    if (
+        clicked_at is None
+        or not isinstance(url, str)
+        or not url
+        or prospect_id is None
+        or campaign_id is None
+    ):
         return None
     return {
-        "prospect_id": int(raw["id"]),
-        "campaign_id": int(raw["campaign_id"]),
+        "prospect_id": prospect_id,
+        "campaign_id": campaign_id,
         "url": url,
         "clicked_at": clicked_at,
         settings.FETCHED_AT: fetched_at,

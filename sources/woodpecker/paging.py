@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,6 +62,44 @@ class ScanResult:
     repairs: int = 0
     total: int | None = None
     keys: set[Hashable] = field(default_factory=set)
+
+
+class _NextPage:
+    """Reads pages, fetching a page known to come next in a background thread.
+
+    The request for page n+1 then runs while the caller parses, converts and stores page n; it is still
+    one request in flight, since the caller asks for nothing else until it has taken that page.
+    """
+
+    def __init__(self, fetch: FetchPage) -> None:
+        self._fetch = fetch
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: tuple[dict[str, Any], Future[tuple[list[Row], Answer]]] | None = None
+
+    def __enter__(self) -> _NextPage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pending is not None:
+            self._pending[1].exception()  # let a request in flight finish; its answer is not needed
+            self._pending = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def prefetch(self, params: dict[str, Any]) -> None:
+        """Start reading `params`; the next `get` with the same params takes the answer."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="woodpecker-next-page")
+        self._pending = (params, self._executor.submit(self._fetch, params))
+
+    def get(self, params: dict[str, Any]) -> tuple[list[Row], Answer]:
+        """The page for `params`: the prefetched one when it matches, else read now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if pending[0] == params:
+                return pending[1].result()
+            pending[1].exception()
+        return self._fetch(params)
 
 
 def _floor_second(value: datetime) -> datetime:
@@ -193,11 +232,15 @@ class AscendingScan:
         params["sort"] = f"+{self.sort_field}"
         if window is not None:
             params["diff"] = f"{self.sort_field}>{format_diff_timestamp(window)}"
+        with _NextPage(self.fetch) as reader:
+            yield from self._pages(params, state, reader)
+
+    def _pages(self, params: dict[str, Any], state: _Pass, reader: _NextPage) -> Iterator[Page]:
         prev_total: int | None = None
         max_total = 0
         while True:
             page_no = state.pages + 1
-            rows, answer = self.fetch({**params, "page": page_no, "per_page": self.per_page})
+            rows, answer = reader.get({**params, "page": page_no, "per_page": self.per_page})
             state.pages = page_no
             self.result.requests += 1
             self.result.rows += len(rows)
@@ -229,9 +272,12 @@ class AscendingScan:
                         highest = value
                 self.result.keys.add(key)
             state.page_last.append(highest)
-            yield Page(rows, answer)
             if total is not None:
                 max_total = max(max_total, total)
+            if self._continues(rows, total, page_no, max_total):
+                # Certain to be the next request: ask for it while the caller works on this page.
+                reader.prefetch({**params, "page": page_no + 1, "per_page": self.per_page})
+            yield Page(rows, answer)
             if not rows:
                 if prev_total is not None and (page_no - 1) * self.per_page < prev_total:
                     state.flags.append(1)
@@ -249,6 +295,15 @@ class AscendingScan:
                 state.broken = True
                 break
             prev_total = total
+
+    def _continues(self, rows: list[Row], total: int | None, page_no: int, max_total: int) -> bool:
+        """Whether the pass surely reads page `page_no + 1` after this one (see the stops in `_pages`)."""
+        return (
+            total is not None
+            and len(rows) == self.per_page
+            and page_no * self.per_page < total
+            and page_no < max_total // self.per_page + settings.EXTRA_PAGES_ALLOWED
+        )
 
 
 def _boundary_before(changed_at: datetime, page_time: list[datetime]) -> int:

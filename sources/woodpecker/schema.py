@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
 from . import settings
+from .columnar import Column, TableSpec
 
 
 def _cols(**types: str) -> TTableSchemaColumns:
@@ -52,11 +53,28 @@ PROSPECT_TEXT = (
     *(f"snippet{i}" for i in range(1, 16)),
 )
 
+PROSPECTS_SPEC = TableSpec(
+    table=settings.PROSPECTS,
+    columns=(
+        Column("id", "int"),
+        Column("organization_id", "int"),
+        *(Column(name, "text") for name in PROSPECT_TEXT),
+        Column("last_contacted", "timestamp"),
+        Column("last_replied", "timestamp", (settings.LAST_REPLIED_API_KEY, "last_replied")),
+        Column("updated", "timestamp"),
+        Column("encrypted", "bool"),
+        Column("snippet_labels", "json"),
+    ),
+    key=("id",),
+    ignored=frozenset(settings.LEGACY_SNIPPET_FIELDS),
+)
+
 PROSPECTS_COLUMNS: TTableSchemaColumns = {
     **_cols(id="bigint", organization_id="bigint"),
     **_cols(**dict.fromkeys(PROSPECT_TEXT, "text")),
     **_cols(last_contacted="timestamp", last_replied="timestamp", updated="timestamp"),
     **_cols(encrypted="bool", snippet_labels="json"),
+    **_cols(**{settings.UNPARSED: "json"}),
     **_bookkeeping(deleted_at=True),
 }
 
@@ -82,10 +100,33 @@ CAMPAIGN_STEP_VERSIONS_COLUMNS: TTableSchemaColumns = {
     **_bookkeeping(deleted_at=False),
 }
 
+# Membership rows also carry the prospect's own fields; those are loaded by `prospects`, not here.
+CAMPAIGN_PROSPECTS_SPEC = TableSpec(
+    table=settings.CAMPAIGN_PROSPECTS,
+    columns=(
+        Column("campaign_id", "int"),
+        Column("prospect_id", "int", ("id",)),
+        Column("status", "text"),
+        Column("sent_mails", "int"),
+        Column("interested", "interest"),
+        Column("campaign_email", "text"),
+        Column("campaign_name", "text"),
+    ),
+    key=("campaign_id", "prospect_id"),
+    keep_unknown=False,
+)
+
 CAMPAIGN_PROSPECTS_COLUMNS: TTableSchemaColumns = {
     **_cols(campaign_id="bigint", prospect_id="bigint", status="text", sent_mails="bigint"),
     **_cols(interested="text", campaign_email="text", campaign_name="text"),
+    **_cols(**{settings.UNPARSED: "json"}),
     **_bookkeeping(deleted_at=True),
+}
+
+# Records that could not be loaded into their table (no usable primary key), kept whole.
+REJECTED_RECORDS_COLUMNS: TTableSchemaColumns = {
+    **_cols(table_name="text", reason="text", record="json"),
+    settings.FETCHED_AT: {"name": settings.FETCHED_AT, "data_type": "timestamp", "nullable": False},
 }
 
 STATS_COUNTERS = (

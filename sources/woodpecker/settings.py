@@ -25,6 +25,9 @@ DEFAULT_BACKOFF_FACTOR = 1.0
 # Longest single wait between two attempts; the exponential series 1, 2, 4 … 64 s stays below it.
 MAX_RETRY_DELAY_S = 120.0
 
+# Rows per Arrow table handed to dlt: dlt's fixed cost per item (schema merge) is paid once per batch.
+ARROW_BATCH_ROWS = 10_000
+
 # Recent-activity streams first ask for a small page: one cheap request when little happened.
 PROBE_PAGE_SIZE = 100
 # How many times one scan re-reads from a disturbed page boundary before leaving the rest to the next run.
@@ -77,4 +80,6 @@ FOLLOWUP_RANGE_HOURS = {"DAY": 24, "HOUR": 1}
 FETCHED_AT = "_fetched_at"
 # JSON object {field: original value} of the values a row could not type; None when all were typed.
 UNPARSED = "_unparsed"
+# Table of the records that could not be loaded where they belong (no usable primary key), kept whole.
+REJECTED_RECORDS = "_rejected_records"
 DELETED_AT = "deleted_at"

@@ -13,65 +13,11 @@ from sources.woodpecker.normalise import (
     flatten_steps,
     format_diff_timestamp,
     normalise_interest,
-    normalise_membership,
-    normalise_prospect,
     normalise_stats,
     parse_timestamp,
 )
 
 FETCHED = datetime(2025, 4, 15, 9, 0, 0, tzinfo=UTC)
-
-# The 200 sample of seed 002 (GET /rest/v1/prospects).
-PROSPECT: dict[str, Any] = {
-    "id": 1234567890,
-    "email": "erlich@bachmanity.com",
-    "first_name": "Erlich",
-    "last_name": "Bachman",
-    "company": "Bachmanity",
-    "organization_id": 654321789,
-    "industry": "IT",
-    "website": "https://bachmanity.com",
-    "linkedin_url": "https://linkedin.com/erlich-bachman",
-    "tags": "#VISIONARY",
-    "title": "CEO",
-    "phone": "+1 987-654-321",
-    "address": "700 Welch Road",
-    "city": "Palo Alto",
-    "state": "California",
-    "country": "United States",
-    "last_contacted": "2025-03-20T14:32:34+0100",
-    "last replied": "2025-03-21T08:11:35+0100",
-    "updated": "2025-03-21T08:11:35+0100",
-    "encrypted": False,
-    "snipet1": "You are running a successful startup incubator Bachmanity",
-    "snipet2": "",
-    "snipet3": "",
-    "snipet4": "",
-    **{f"snippet{i}": "" for i in range(1, 16)},
-    "snippet_labels": {"custom_snippet": "You are running a successful startup incubator Bachmanity"},
-    "status": "REPLIED",
-}
-
-
-def test_prospect_sample_is_normalised() -> None:
-    row = normalise_prospect(PROSPECT, FETCHED)
-    assert not any(key.startswith("snipet") for key in row)
-    assert "last replied" not in row
-    assert row["last_replied"] == datetime(2025, 3, 21, 7, 11, 35, tzinfo=UTC)
-    assert row["last_contacted"] == datetime(2025, 3, 20, 13, 32, 34, tzinfo=UTC)
-    assert row["updated"] == row["last_replied"]
-    assert row["snippet1"] is None and row["snippet15"] is None
-    assert row["snippet_labels"] == PROSPECT["snippet_labels"]
-    assert row["_fetched_at"] == FETCHED
-    assert row["email"] == "erlich@bachmanity.com" and row["status"] == "REPLIED"
-
-
-def test_never_contacted_and_unknown_fields() -> None:
-    row = normalise_prospect(
-        {**PROSPECT, "last_contacted": "", "last replied": "", "brand_new": "x"}, FETCHED
-    )
-    assert row["last_contacted"] is None and row["last_replied"] is None
-    assert row["brand_new"] == "x"
 
 
 @pytest.mark.parametrize(
@@ -107,29 +53,6 @@ def test_diff_timestamp_format() -> None:
 )
 def test_interest_spelling(value: str | None, expected: str | None) -> None:
     assert normalise_interest(value) == expected
-
-
-def test_membership_keeps_only_membership_fields() -> None:
-    raw = {
-        **PROSPECT,
-        "campaign_id": 10030,
-        "campaign_name": "Bachmanity outreach",
-        "campaign_email": "bighead@bachmanity.com",
-        "sent_mails": 2,
-        "status": "TO-CHECK",
-        "interested": "NOT-INTERESTED",
-    }
-    row = normalise_membership(raw, FETCHED)
-    assert row == {
-        "campaign_id": 10030,
-        "prospect_id": 1234567890,
-        "status": "TO-CHECK",
-        "sent_mails": 2,
-        "interested": "NOT_INTERESTED",
-        "campaign_email": "bighead@bachmanity.com",
-        "campaign_name": "Bachmanity outreach",
-        "_fetched_at": FETCHED,
-    }
 
 
 def test_stats_rename_check_and_drop_emails() -> None:

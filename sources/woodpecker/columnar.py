@@ -1,0 +1,331 @@
+"""Pages of API records as typed Arrow tables: the fast path of the large resources.
+
+A page of up to 1,000 records becomes one `pyarrow.Table` whose columns already have their final types,
+so dlt writes it straight to parquet without inspecting rows one by one. Each column is converted with
+one vectorised call; only when that fails (a value of the wrong type, an unreadable timestamp) does the
+column fall back to value-by-value conversion, which keeps every value it cannot type:
+
+- the value's column is left empty and the original value goes into the row's `_unparsed` JSON object
+  under its API field name, so nothing is lost;
+- fields the table does not know (an API addition) go into `_unparsed` the same way;
+- a record without a usable primary key cannot be merged: it goes whole to the `_rejected_records`
+  table instead.
+
+Within one page the last record of a key wins; across pages dlt's merge keeps the newest `_fetched_at`.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import settings
+from .normalise import as_int, normalise_interest, parse_timestamp
+
+Kind = Literal["int", "text", "timestamp", "bool", "json", "interest"]
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "int": pa.int64(),
+    "text": pa.string(),
+    "timestamp": TIMESTAMP,
+    "bool": pa.bool_(),
+    "json": pa.string(),
+    "interest": pa.string(),
+}
+API_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # also reads `+01:00` and `Z` offsets
+
+
+@dataclass(frozen=True)
+class Column:
+    """One typed column and the API field(s) it is read from (the first one present wins)."""
+
+    name: str
+    kind: Kind
+    sources: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """API field names, defaulting to the column name."""
+        return self.sources or (self.name,)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How the records of one API list become rows of one table.
+
+    Attributes:
+        table: Table name.
+        columns: Typed columns, in table order.
+        key: Columns that must be typed for a record to be loaded (the primary key).
+        ignored: API fields deliberately not loaded (e.g. legacy duplicates).
+        keep_unknown: Whether fields outside `columns` and `ignored` are kept in `_unparsed`. False for
+            lists whose records carry other tables' fields as well.
+    """
+
+    table: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    ignored: frozenset[str] = frozenset()
+    keep_unknown: bool = True
+    known: frozenset[str] = field(init=False)
+
+    schema: pa.Schema = field(init=False)
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = {name for column in self.columns for name in column.fields}
+        object.__setattr__(self, "known", frozenset(names | self.ignored))
+        fields = [pa.field(column.name, ARROW_TYPES[column.kind]) for column in self.columns]
+        fields.append(pa.field(settings.UNPARSED, pa.string()))
+        fields.append(pa.field(settings.FETCHED_AT, TIMESTAMP, nullable=False))
+        object.__setattr__(self, "schema", pa.schema(fields))
+        firsts = [column.fields[0] for column in self.columns]
+        getter = operator.itemgetter(*firsts)
+        if len(firsts) == 1:  # itemgetter of one name returns the value, not a 1-tuple
+            object.__setattr__(self, "getter", lambda record: (getter(record),))
+        else:
+            object.__setattr__(self, "getter", getter)
+
+
+@dataclass
+class Converted:
+    """One page converted: the table to load, the records set aside and how many values stayed raw."""
+
+    table: pa.Table | None
+    rejected: list[dict[str, Any]]
+    unparsed_values: int
+
+
+class _Leftovers:
+    """Original values, by row, that did not fit their columns."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[int, dict[str, Any]] = {}
+        self.count = 0
+
+    def keep(self, row: int, api_field: str, value: Any) -> None:
+        self.by_row.setdefault(row, {})[api_field] = value
+        self.count += 1
+
+
+def _values(records: Sequence[Mapping[str, Any]], column: Column) -> list[Any]:
+    fields = column.fields
+    if len(fields) == 1:
+        name = fields[0]
+        return [r.get(name) for r in records]
+    return [next((r[f] for f in fields if f in r), None) for r in records]
+
+
+def _source_field(record: Mapping[str, Any], column: Column) -> str:
+    return next((f for f in column.fields if f in record), column.fields[0])
+
+
+def _blank_to_null(array: pa.Array) -> pa.Array:
+    if array.null_count == len(array):
+        return array
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+
+
+def _text(value: Any) -> tuple[bool, Any]:
+    if value is None or isinstance(value, str):
+        return True, value or None
+    return False, None
+
+
+def _int(value: Any) -> tuple[bool, Any]:
+    if value is None or value == "":
+        return True, None
+    number = as_int(value)
+    if number is None or not -(2**63) <= number < 2**63:
+        return False, None
+    return True, number
+
+
+def _bool(value: Any) -> tuple[bool, Any]:
+    if value is None or value == "":
+        return True, None
+    if isinstance(value, bool):
+        return True, value
+    return False, None
+
+
+def _timestamp(value: Any) -> tuple[bool, Any]:
+    try:
+        return True, parse_timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return False, None
+
+
+def _json(value: Any) -> tuple[bool, Any]:
+    if value is None or value == "":
+        return True, None
+    return True, _dumps(value)
+
+
+def _interest(value: Any) -> tuple[bool, Any]:
+    ok, text = _text(value)
+    return ok, normalise_interest(text) if ok else None
+
+
+SLOW_CONVERTERS = {
+    "int": _int,
+    "text": _text,
+    "timestamp": _timestamp,
+    "bool": _bool,
+    "json": _json,
+    "interest": _interest,
+}
+
+
+def _slow(
+    records: Sequence[Mapping[str, Any]], values: list[Any], column: Column, leftovers: _Leftovers
+) -> pa.Array:
+    """Value-by-value conversion of one column; what does not convert is kept in `leftovers`."""
+    convert = SLOW_CONVERTERS[column.kind]
+    typed: list[Any] = []
+    for row, value in enumerate(values):
+        ok, converted = convert(value)
+        if not ok:
+            leftovers.keep(row, _source_field(records[row], column), value)
+        typed.append(converted)
+    return pa.array(typed, type=ARROW_TYPES[column.kind])
+
+
+def _fast(values: list[Any], kind: Kind) -> pa.Array:
+    """Vectorised conversion of one column; raises when a value does not fit the type."""
+    if kind == "text":
+        return _blank_to_null(pa.array(values, type=pa.string()))
+    if kind in ("int", "bool"):
+        # Arrow would quietly turn False into 0 and 1 into True: only exact types take the fast path.
+        exact = int if kind == "int" else bool
+        if not all(type(v) is exact for v in values if v is not None):
+            raise TypeError(f"a value that is not {exact.__name__}")
+        return pa.array(values, type=ARROW_TYPES[kind])
+    if kind == "interest":
+        text = _blank_to_null(pa.array(values, type=pa.string()))
+        return pc.utf8_upper(pc.replace_substring(pc.utf8_trim_whitespace(text), "-", "_"))
+    if kind == "json":
+        return pa.array([None if v is None or v == "" else _dumps(v) for v in values], type=pa.string())
+    text = _blank_to_null(pa.array(values, type=pa.string()))
+    parsed = pc.strptime(text, format=API_TIME_FORMAT, unit="us", error_is_null=True)
+    if parsed.null_count != text.null_count:
+        raise ValueError("a timestamp in another format")
+    return parsed
+
+
+def _column(
+    records: Sequence[Mapping[str, Any]], column: Column, values: Sequence[Any] | None, leftovers: _Leftovers
+) -> pa.Array:
+    listed = list(values) if values is not None else _values(records, column)
+    try:
+        return _fast(listed, column.kind)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return _slow(records, listed, column, leftovers)
+
+
+def _transposed(records: Sequence[Mapping[str, Any]], spec: TableSpec) -> list[tuple[Any, ...]] | None:
+    """All columns' values in one pass (one C call per record), or None when a record lacks a field."""
+    try:
+        return list(zip(*map(spec.getter, records), strict=True))
+    except KeyError:
+        return None
+
+
+def _unknown_fields(records: Sequence[Mapping[str, Any]], spec: TableSpec, leftovers: _Leftovers) -> None:
+    seen: set[str] = set().union(*records) if records else set()
+    unknown = seen - spec.known
+    if not unknown:
+        return
+    for row, record in enumerate(records):
+        for name in unknown.intersection(record):
+            leftovers.keep(row, name, record[name])
+
+
+def to_arrow(records: Sequence[Any], spec: TableSpec, fetched_at: datetime) -> Converted:
+    """Convert one page of API records into a typed table; never raises on the records' content.
+
+    Args:
+        records: Parsed JSON objects of one answer (anything that is not an object is rejected).
+        spec: Columns and key of the table.
+        fetched_at: When the answer arrived (the `_fetched_at` column).
+
+    Returns:
+        The table (None when no record could be loaded), the rejected records and the number of values
+        kept raw in `_unparsed`.
+    """
+    rejected = [
+        _rejection(spec, "not a JSON object", r, fetched_at) for r in records if not isinstance(r, Mapping)
+    ]
+    objects: list[Mapping[str, Any]] = [r for r in records if isinstance(r, Mapping)]
+    if not objects:
+        return Converted(None, rejected, 0)
+    leftovers = _Leftovers()
+    transposed = _transposed(objects, spec)
+    columns: list[tuple[Any, ...] | None] = [*transposed] if transposed else [None] * len(spec.columns)
+    arrays = {
+        column.name: _column(objects, column, values, leftovers)
+        for column, values in zip(spec.columns, columns, strict=True)
+    }
+    if spec.keep_unknown:
+        _unknown_fields(objects, spec, leftovers)
+    unparsed: list[str | None] = [None] * len(objects)
+    for row, kept in leftovers.by_row.items():
+        unparsed[row] = _dumps(kept)
+    arrays[settings.UNPARSED] = pa.array(unparsed, type=pa.string())
+    arrays[settings.FETCHED_AT] = pa.repeat(pa.scalar(fetched_at, type=TIMESTAMP), len(objects))
+    table = pa.Table.from_arrays(list(arrays.values()), schema=spec.schema)
+    keep = _keyed_rows(table, spec)
+    if keep is not None:
+        for row in pc.indices_nonzero(pc.invert(keep)).to_pylist():
+            rejected.append(_rejection(spec, "no usable primary key", objects[row], fetched_at))
+        table = table.filter(keep)
+    table = _last_per_key(table, spec.key)
+    return Converted(table if table.num_rows else None, rejected, leftovers.count)
+
+
+def _keyed_rows(table: pa.Table, spec: TableSpec) -> pa.Array | None:
+    """Mask of the rows whose key columns are all typed, or None when every row qualifies."""
+    if not any(table.column(name).null_count for name in spec.key):
+        return None
+    mask = pc.is_valid(table.column(spec.key[0]))
+    for name in spec.key[1:]:
+        mask = pc.and_(mask, pc.is_valid(table.column(name)))
+    return mask
+
+
+def _last_per_key(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    """The table with one row per key: the last one the API sent."""
+    if table.num_rows < 2:
+        return table
+    indexed = table.select(list(key)).append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    last = indexed.group_by(list(key), use_threads=False).aggregate([("_row", "max")])
+    if last.num_rows == table.num_rows:
+        return table
+    rows = last.column("_row_max").combine_chunks()
+    return table.take(rows.take(pc.sort_indices(rows)))  # in API order
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of any parsed JSON value (the standard library takes integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _rejection(spec: TableSpec, reason: str, record: Any, fetched_at: datetime) -> dict[str, Any]:
+    return {
+        "table_name": spec.table,
+        "reason": reason,
+        "record": _dumps(record),
+        settings.FETCHED_AT: fetched_at,
+    }
