@@ -33,6 +33,7 @@ from .helpers import (
     chunk_ids,
     click_key,
     earliest,
+    field_of,
     join_ids,
     membership_key,
     prospect_key,
@@ -167,7 +168,8 @@ def woodpecker_source(
 
 REJECTED_HINTS = dlt.mark.make_hints(
     table_name=settings.REJECTED_RECORDS,
-    write_disposition="append",
+    write_disposition="merge",
+    primary_key=["table_name", "record_hash"],
     columns=REJECTED_RECORDS_COLUMNS,
     file_format="parquet",
 )
@@ -532,7 +534,7 @@ def _touching(
     """
     for page in pages:
         ctx.touch(
-            row.get("campaign_id")
+            field_of(row, "campaign_id")
             for row in page.rows
             if fresh_since is None or ((changed := value(row)) is not None and changed >= fresh_since)
         )
@@ -546,7 +548,9 @@ def _touching_new_keys(
     for page in pages:
         keys = [key(row) for row in page.rows]
         now.update(keys)
-        ctx.touch(row.get("campaign_id") for row, k in zip(page.rows, keys, strict=True) if k not in before)
+        ctx.touch(
+            field_of(row, "campaign_id") for row, k in zip(page.rows, keys, strict=True) if k not in before
+        )
         yield page
 
 
@@ -559,7 +563,7 @@ def _collect_bounced(
         into.update(
             key(row)
             for row in page.rows
-            if row.get("status") == "BOUNCED"
+            if field_of(row, "status") == "BOUNCED"
             and (sent := prospect_value(row, LAST_CONTACTED)) is not None
             and sent >= since
         )

@@ -16,6 +16,7 @@ Within one page the last record of a key wins; across pages dlt's merge keeps th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -323,9 +324,11 @@ def _dumps(value: Any) -> str:
 
 
 def _rejection(spec: TableSpec, reason: str, record: Any, fetched_at: datetime) -> dict[str, Any]:
+    text = _dumps(record)
     return {
         "table_name": spec.table,
+        "record_hash": hashlib.sha1(text.encode()).hexdigest(),
         "reason": reason,
-        "record": _dumps(record),
+        "record": text,
         settings.FETCHED_AT: fetched_at,
     }

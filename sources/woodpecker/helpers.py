@@ -93,19 +93,32 @@ def _part(value: Any) -> Hashable:
     return value if isinstance(value, Hashable) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def field_of(row: Any, name: str) -> Any:
+    """A field of a list row; None when the row is not a JSON object (a malformed answer)."""
+    return row.get(name) if isinstance(row, Mapping) else None
+
+
+def _key(row: Any, *fields: str) -> Hashable:
+    """Identity of a list row by `fields`; a row that is not a JSON object is its own identity."""
+    if not isinstance(row, Mapping):
+        return ("not an object", _part(row))
+    parts = tuple(_part(row.get(name)) for name in fields)
+    return parts[0] if len(parts) == 1 else parts
+
+
 def membership_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a `campaigns_id=` row: (campaign id, prospect id)."""
-    return (_part(row.get("campaign_id")), _part(row.get("id")))
+    return _key(row, "campaign_id", "id")
 
 
 def click_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of an `activity=CLICKED` row: (campaign id, prospect id, url)."""
-    return (_part(row.get("campaign_id")), _part(row.get("id")), _part(row.get("click_url")))
+    return _key(row, "campaign_id", "id", "click_url")
 
 
 def prospect_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a prospect row."""
-    return _part(row.get("id"))
+    return _key(row, "id")
 
 
 @dataclass

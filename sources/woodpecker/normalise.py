@@ -64,6 +64,8 @@ def prospect_value(raw: Mapping[str, Any], field: str) -> datetime | None:
     Used for paging and cursors, so it never raises: a value that is not a timestamp gives None (the
     loaded row keeps it in `_unparsed`). Parses are cached, since many rows share a second.
     """
+    if not isinstance(raw, Mapping):
+        return None
     if field == "last_replied":
         value = raw.get(settings.LAST_REPLIED_API_KEY) or raw.get("last_replied")
     elif field == "last_opened":

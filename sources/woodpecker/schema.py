@@ -123,10 +123,11 @@ CAMPAIGN_PROSPECTS_COLUMNS: TTableSchemaColumns = {
     **_bookkeeping(deleted_at=True),
 }
 
-# Records that could not be loaded into their table (no usable primary key), kept whole.
+# Records that could not be loaded into their table (no usable primary key), kept whole, once per
+# distinct record (key: table_name, record_hash); `record` is the JSON text as the API sent it.
 REJECTED_RECORDS_COLUMNS: TTableSchemaColumns = {
-    **_cols(table_name="text", reason="text", record="json"),
-    settings.FETCHED_AT: {"name": settings.FETCHED_AT, "data_type": "timestamp", "nullable": False},
+    **_cols(table_name="text", record_hash="text", reason="text", record="text"),
+    **_bookkeeping(deleted_at=False),
 }
 
 STATS_COUNTERS = (
