@@ -40,7 +40,7 @@ FIRST_CELL_LINES = (
 )
 
 
-class NativeKernelManager(AsyncKernelManager):  # type: ignore[misc]
+class NativeKernelManager(AsyncKernelManager):
     """Starts ipykernel's built-in "python3" kernel on this interpreter, ignoring kernelspec files.
 
     A user-level or system "python3" kernelspec could point at another Python; with no kernel
