@@ -94,8 +94,8 @@ def table(con: duckdb.DuckDBPyConnection, name: str) -> list[dict[str, Any]]:
     ).fetchone()
     if not exists or not exists[0]:
         return []
-    frame = con.sql(f"SELECT * FROM woodpecker.{name}").df()
-    return [{k: (None if v is None or v != v else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    relation = con.sql(f"SELECT * FROM woodpecker.{name}")
+    return [dict(zip(relation.columns, values, strict=True)) for values in relation.fetchall()]
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
