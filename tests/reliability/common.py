@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from dlt.common.versioned_state import decompress_state, json_decode_state
 
 from pipelines.cli import main
 from simulator import Simulator, SimulatorConfig
@@ -254,13 +255,13 @@ def local_state(workdir: Path) -> dict[str, Any]:
     path = workdir / "pipelines" / PIPELINE_NAME / "state.json"
     if not path.exists():
         return {}
-    state: dict[str, Any] = json.loads(path.read_text())
+    state: dict[str, Any] = json_decode_state(path.read_text())
     return state
 
 
 def cursors(workdir: Path) -> str:
     """The source's committed state (cursors, scan records) as canonical JSON."""
-    return json.dumps(local_state(workdir).get("sources", {}), sort_keys=True)
+    return json.dumps(local_state(workdir).get("sources", {}), sort_keys=True, default=str)
 
 
 def pending_packages(workdir: Path) -> list[str]:
@@ -274,8 +275,8 @@ def pending_packages(workdir: Path) -> list[str]:
     return found
 
 
-def destination_state_version(workdir: Path) -> int | None:
-    """Highest pipeline-state version stored in the destination (None when none is)."""
+def destination_sources_state(workdir: Path) -> dict[str, Any] | None:
+    """The source state in the newest pipeline state stored in the destination (None when none is)."""
     path = workdir / f"{NAME}.duckdb"
     if not path.exists():
         return None
@@ -286,21 +287,24 @@ def destination_state_version(workdir: Path) -> int | None:
         ).fetchone()
         if not exists or not exists[0]:
             return None
-        row = con.sql(f"SELECT MAX(version) FROM {DATASET}._dlt_pipeline_state").fetchone()
-    return int(row[0]) if row and row[0] is not None else None
+        row = con.sql(f"SELECT state FROM {DATASET}._dlt_pipeline_state ORDER BY version DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    sources: dict[str, Any] = decompress_state(row[0]).get("sources", {})
+    return sources
 
 
 def cursor_ahead_of_data(workdir: Path) -> bool:
-    """True when the committed local state is newer than the destination's and no package carries it.
+    """True when the committed local cursors differ from those loaded with the data, and no pending
+    package carries them.
 
     That is the one state a crash must never leave: the next run would start from cursors whose data
     was never loaded, and lose it.
     """
-    state = local_state(workdir)
-    if not state or pending_packages(workdir):
+    local = local_state(workdir).get("sources") or {}
+    if pending_packages(workdir):
         return False
-    loaded = destination_state_version(workdir)
-    return loaded is None or int(state.get("_state_version", 0)) > loaded
+    return local != (destination_sources_state(workdir) or {})
 
 
 def duplicate_keys(loader: Loader) -> dict[str, int]:
