@@ -287,7 +287,9 @@ def destination_sources_state(workdir: Path) -> dict[str, Any] | None:
         ).fetchone()
         if not exists or not exists[0]:
             return None
-        row = con.sql(f"SELECT state FROM {DATASET}._dlt_pipeline_state ORDER BY version DESC LIMIT 1").fetchone()
+        row = con.sql(
+            f"SELECT state FROM {DATASET}._dlt_pipeline_state ORDER BY version DESC LIMIT 1"
+        ).fetchone()
     if row is None:
         return None
     sources: dict[str, Any] = decompress_state(row[0]).get("sources", {})

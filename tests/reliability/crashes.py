@@ -120,7 +120,9 @@ def crash_trial(seed: int, size: Size, workdir: Path, phase: str | None = None) 
         recovery = run_cli(load_args(sim, workdir))
         if recovery.code != ExitCode.OK:
             tally.failed_otherwise += 1
-            tally.problems.append(f"{label}: the load after a kill in {kill.landed_in} failed: {recovery.last_error}")
+            tally.problems.append(
+                f"{label}: the load after a kill in {kill.landed_in} failed: {recovery.last_error}"
+            )
             return tally, kill
         tally.runs_completed += 1
         if kill.pending and "first finished the load package" not in recovery.out:

@@ -14,7 +14,17 @@ from pathlib import Path
 from pipelines.exit_codes import ExitCode
 from simulator.config import FAULT_KINDS
 
-from .common import Size, Tally, check_against_truth, cursors, db_digest, load_args, mutate, run_cli, start_simulator
+from .common import (
+    Size,
+    Tally,
+    check_against_truth,
+    cursors,
+    db_digest,
+    load_args,
+    mutate,
+    run_cli,
+    start_simulator,
+)
 
 MIN_FAULT_RATE = 0.05
 MAX_FAULT_RATE = 0.20
@@ -76,4 +86,3 @@ def fault_trial(seed: int, size: Size, workdir: Path) -> Tally:
     finally:
         sim.stop()
     return tally
-
