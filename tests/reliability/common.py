@@ -157,9 +157,9 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 def run_cli(args: list[str], env: Mapping[str, str] | None = None) -> CliRun:
     """Run `woodpecker-etl` in this process, capturing its output."""
     out, err = io.StringIO(), io.StringIO()
-    with environment({**FAST_RETRIES, **(env or {})}), contextlib.redirect_stdout(out):
-        with contextlib.redirect_stderr(err):
-            code = main(args)
+    settings = {**FAST_RETRIES, **(env or {})}
+    with environment(settings), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
     return CliRun(code, out.getvalue(), err.getvalue())
 
 
