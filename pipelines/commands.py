@@ -11,6 +11,7 @@ from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .exit_codes import ExitCode
+from .lock import pipeline_lock
 from .report import progress_ticker, status_text, summary, summary_record
 from .runner import LoadOptions, build_engagement_models, make_pipeline, row_counts, run_load
 
@@ -59,8 +60,9 @@ def transform(args: argparse.Namespace) -> int:
     """`woodpecker-etl transform`: rebuild the engagement tables from what is loaded."""
     from .report import models_line
 
-    pipeline = make_pipeline(options_from_args(args))
-    report = build_engagement_models(pipeline)
+    options = options_from_args(args)
+    with pipeline_lock(options.pipelines_dir, options.pipeline_name):
+        report = build_engagement_models(make_pipeline(options))
     print(f"Engagement tables: {models_line(report)}")
     return int(ExitCode.OK)
 

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     AUTHENTICATION = 3
     API = 4
     DESTINATION = 5
+    BUSY = 6
 
 
 class CliError(Exception):

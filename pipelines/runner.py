@@ -19,6 +19,8 @@ from sources.woodpecker.reconcile import apply_reconciliation
 from . import settings
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
+from .lock import pipeline_lock
+from .steps import StepAnnouncer
 
 
 @dataclass
@@ -139,7 +141,9 @@ def run_load(
     """Run one load and return what it did.
 
     A load package left pending by an earlier, interrupted run is finished first, then the new
-    changes are extracted and loaded, so one command always brings the destination up to date.
+    changes are extracted and loaded, so one command always brings the destination up to date. The
+    pipeline's lock (`pipelines/lock.py`) is held throughout: a second run of the same pipeline is
+    refused while this one works.
 
     Raises:
         CliError: with a one-line message and the exit code to use.
@@ -147,8 +151,9 @@ def run_load(
     stats = stats or RunStats()
     say = on_step or (lambda _msg: None)
     started = time.monotonic()
-    with _translated(options.api_key):
+    with _translated(options.api_key), pipeline_lock(options.pipelines_dir, options.pipeline_name):
         pipeline = make_pipeline(options)
+        pipeline.collector = StepAnnouncer(say)
         source = build_source(options, stats)
         finished_pending = False
         if pipeline.has_pending_data:

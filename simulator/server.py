@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -131,6 +132,12 @@ class WoodpeckerServer(ThreadingHTTPServer):
         self.callbacks: list[Callable[[RequestRecord], None]] = []
         self._base_rows: dict[int, tuple[int, bytes]] = {}
         self._records_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client goes away mid-answer (timed out, killed); print anything else."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset connections and broken pipes
+            return
+        super().handle_error(request, client_address)
 
     def prospect_bytes(self, p: Any) -> bytes:
         """The rendered prospect object, cached until the prospect changes."""

@@ -1,0 +1,44 @@
+"""Announce dlt's extract, normalize and load steps as they start, so a user (or a test) sees the phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dlt.common.runtime.collector_base import Collector
+
+# dlt names its steps "Extract <source>", "Normalize <schema> in <load id>", "Load <schema> in <load id>".
+VERBS = {"Extract": "Extracting", "Normalize": "Normalizing", "Load": "Loading"}
+
+
+class StepAnnouncer(Collector):
+    """A dlt progress collector that reports each step's start through `say` and counts nothing.
+
+    Args:
+        say: Called with one line per step, e.g. "Normalizing woodpecker in 1744707600.123".
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.step = ""
+        self._announced = ""
+
+    def update(
+        self,
+        name: str,
+        inc: int = 1,
+        total: int | None = None,
+        inc_total: int | None = None,
+        message: str | None = None,
+        label: str | None = None,
+    ) -> None:
+        """Counters are not shown; the progress ticker reports rows and requests instead."""
+
+    def _start(self, step: str) -> None:
+        if step == self._announced:  # dlt enters the extract step twice (pipeline and extractor)
+            return
+        self._announced = step
+        first, _, rest = step.partition(" ")
+        self.say(f"{VERBS.get(first, first)} {rest}".strip())
+
+    def _stop(self) -> None:
+        pass
