@@ -32,3 +32,7 @@ clean:
 
 bench: venv
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The reliability campaign at full size (docs/reliability.md); `make test` runs it small.
+soak: venv
+	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
