@@ -125,7 +125,7 @@ def _data_quality_line(stats: RunStats) -> str:
         parts.append(f"values kept raw in _unparsed (could not be typed): {kept}")
     if stats.rejected:
         skipped = ", ".join(f"{t} {_fmt(n)}" for t, n in sorted(stats.rejected.items()))
-        parts.append(f"records skipped (no usable id): {skipped}")
+        parts.append(f"records kept in _rejected_records (no usable id): {skipped}")
     return "  " + "; ".join(parts) if parts else ""
 
 
