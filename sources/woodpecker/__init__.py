@@ -413,7 +413,8 @@ def _full_scan(
             per_page=ctx.options.per_page,
             on_repair=ctx.client.stats.add_repair,
         )
-        pages = _touching(ctx, scan, scan.value, None)
+        # Only rows of campaign lists name a campaign whose statistics the change concerns.
+        pages = _touching(ctx, scan, scan.value, None) if "campaigns_id" in params else scan
         yield from _collect_bounced(pages, key, outcome.bounced, ctx.options.lookback)
         outcome.consistent = outcome.consistent and scan.result.consistent
         outcome.resumes.append(scan.result.resume_from)

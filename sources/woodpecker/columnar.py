@@ -17,6 +17,7 @@ Within one page the last record of a key wins; across pages dlt's merge keeps th
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -208,14 +209,17 @@ def _fast(values: list[Any], kind: Kind) -> pa.Array:
     if kind in ("int", "bool"):
         # Arrow would quietly turn False into 0 and 1 into True: only exact types take the fast path.
         exact = int if kind == "int" else bool
-        if not all(type(v) is exact for v in values if v is not None):
+        if set(map(type, values)) - {exact, type(None)}:
             raise TypeError(f"a value that is not {exact.__name__}")
         return pa.array(values, type=ARROW_TYPES[kind])
     if kind == "interest":
         text = _blank_to_null(pa.array(values, type=pa.string()))
         return pc.utf8_upper(pc.replace_substring(pc.utf8_trim_whitespace(text), "-", "_"))
     if kind == "json":
-        return pa.array([None if v is None or v == "" else _dumps(v) for v in values], type=pa.string())
+        dumps = orjson.dumps
+        return pa.array(
+            [None if v is None or v == "" else dumps(v).decode() for v in values], type=pa.string()
+        )
     text = _blank_to_null(pa.array(values, type=pa.string()))
     parsed = pc.strptime(text, format=API_TIME_FORMAT, unit="us", error_is_null=True)
     if parsed.null_count != text.null_count:
@@ -231,6 +235,23 @@ def _column(
         return _fast(listed, column.kind)
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return _slow(records, listed, column, leftovers)
+
+
+def _text_columns(spec: TableSpec, columns: list[tuple[Any, ...] | None], rows: int) -> dict[str, pa.Array]:
+    """All plain text columns converted in one call, when every value in them is text or null.
+
+    One array over all of them costs far fewer calls than one per column; columns holding anything else
+    are left to `_column` (which returns {} here for them).
+    """
+    names = [c.name for c, v in zip(spec.columns, columns, strict=True) if c.kind == "text" and v is not None]
+    if not names or rows == 0:
+        return {}
+    values = [v for c, v in zip(spec.columns, columns, strict=True) if c.kind == "text" and v is not None]
+    try:
+        joined = _blank_to_null(pa.array(list(itertools.chain.from_iterable(values)), type=pa.string()))
+    except (pa.ArrowException, TypeError):
+        return {}
+    return {name: joined.slice(i * rows, rows) for i, name in enumerate(names)}
 
 
 def _transposed(records: Sequence[Mapping[str, Any]], spec: TableSpec) -> list[tuple[Any, ...]] | None:
@@ -263,19 +284,24 @@ def to_arrow(records: Sequence[Any], spec: TableSpec, fetched_at: datetime) -> C
         The table (None when no record could be loaded), the rejected records and the number of values
         kept raw in `_unparsed`.
     """
-    rejected = [
-        _rejection(spec, "not a JSON object", r, fetched_at) for r in records if not isinstance(r, Mapping)
-    ]
-    objects: list[Mapping[str, Any]] = [r for r in records if isinstance(r, Mapping)]
+    rejected: list[dict[str, Any]] = []
+    objects: Sequence[Mapping[str, Any]] = records
+    if set(map(type, records)) - {dict}:  # rare: anything but plain objects in the answer
+        rejected = [
+            _rejection(spec, "not a JSON object", r, fetched_at)
+            for r in records
+            if not isinstance(r, Mapping)
+        ]
+        objects = [r for r in records if isinstance(r, Mapping)]
     if not objects:
         return Converted(None, rejected, 0)
     leftovers = _Leftovers()
     transposed = _transposed(objects, spec)
     columns: list[tuple[Any, ...] | None] = [*transposed] if transposed else [None] * len(spec.columns)
-    arrays = {
-        column.name: _column(objects, column, values, leftovers)
-        for column, values in zip(spec.columns, columns, strict=True)
-    }
+    arrays = _text_columns(spec, columns, len(objects))
+    for column, values in zip(spec.columns, columns, strict=True):
+        if column.name not in arrays:
+            arrays[column.name] = _column(objects, column, values, leftovers)
     if spec.keep_unknown:
         _unknown_fields(objects, spec, leftovers)
     unparsed: list[str | None] = [None] * len(objects)
@@ -283,7 +309,7 @@ def to_arrow(records: Sequence[Any], spec: TableSpec, fetched_at: datetime) -> C
         unparsed[row] = _dumps(kept)
     arrays[settings.UNPARSED] = pa.array(unparsed, type=pa.string())
     arrays[settings.FETCHED_AT] = pa.repeat(pa.scalar(fetched_at, type=TIMESTAMP), len(objects))
-    table = pa.Table.from_arrays(list(arrays.values()), schema=spec.schema)
+    table = pa.Table.from_arrays([arrays[name] for name in spec.schema.names], schema=spec.schema)
     keep = _keyed_rows(table, spec)
     if keep is not None:
         for row in pc.indices_nonzero(pc.invert(keep)).to_pylist():
@@ -306,6 +332,8 @@ def _keyed_rows(table: pa.Table, spec: TableSpec) -> pa.Array | None:
 def _last_per_key(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
     """The table with one row per key: the last one the API sent."""
     if table.num_rows < 2:
+        return table
+    if len(key) == 1 and pc.count_distinct(table.column(key[0])).as_py() == table.num_rows:
         return table
     indexed = table.select(list(key)).append_column("_row", pa.array(range(table.num_rows), pa.int64()))
     last = indexed.group_by(list(key), use_threads=False).aggregate([("_row", "max")])

@@ -118,6 +118,8 @@ def click_key(row: Mapping[str, Any]) -> Hashable:
 
 def prospect_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a prospect row."""
+    if type(row) is dict and type(value := row.get("id")) is int:
+        return value  # the usual case, once per row of every scan
     return _key(row, "id")
 
 

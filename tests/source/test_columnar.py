@@ -180,7 +180,7 @@ JUNK = st.one_of(
     st.booleans(),
     # The widest integers JSON parsing keeps exact (orjson reads larger ones as floats; docs/data-quality.md).
     st.integers(min_value=-(2**63), max_value=2**64 - 1),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has no NaN or infinity
     st.text(max_size=30),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
