@@ -252,15 +252,17 @@ def environment() -> dict[str, Any]:
 def main() -> None:
     """Run the selected scenarios and write the results."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--scenarios", default="full_1m,full_account,incremental_1pct,latency_bound")
+    parser.add_argument(
+        "--scenarios", default="full_1m,full_account,incremental_1pct,latency_bound,transforms"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply account sizes (quick trial runs)")
     args = parser.parse_args()
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SCENARIOS]
+    unknown = [n for n in names if n not in SCENARIOS and n != TRANSFORMS]
     if unknown:
-        parser.error(f"unknown scenario(s) {unknown}; choose from {sorted(SCENARIOS)}")
+        parser.error(f"unknown scenario(s) {unknown}; choose from {sorted([*SCENARIOS, TRANSFORMS])}")
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
@@ -268,6 +270,9 @@ def main() -> None:
         "scenarios": {},
     }
     for name in names:
+        if name == TRANSFORMS:
+            report["transforms"] = run_transforms(args.scale, args.repeat)
+            continue
         scenario = SCENARIOS[name]
         if args.scale != 1.0:
             scenario = replace(scenario, prospects=max(1000, int(scenario.prospects * args.scale)))
@@ -277,6 +282,27 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2))
     print(markdown(report))
     print(f"\nwritten to {out}", file=sys.stderr)
+
+
+TRANSFORMS = "transforms"
+
+
+def run_transforms(scale: float, repeat: int) -> dict[str, Any]:
+    """Rebuild of all engagement tables over 1M prospects / 3M memberships (`bench.transforms_bench`)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.transforms_bench",
+        f"--prospects={max(1000, int(1_000_000 * scale))}",
+        f"--memberships={max(3000, int(3_000_000 * scale))}",
+        f"--repeat={repeat}",
+        "--json",
+    ]
+    print(f"[{TRANSFORMS}] {' '.join(cmd[2:])}", file=sys.stderr)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    print(f"[{TRANSFORMS}] rebuild median {result['rebuild_median_seconds']} s", file=sys.stderr)
+    return result
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -295,6 +321,10 @@ def markdown(report: dict[str, Any]) -> str:
         if "ours" in medians and "peer" in medians and medians["ours"]["wall_s"]:
             ratio = medians["peer"]["wall_s"] / medians["ours"]["wall_s"]
             lines.append(f"| {name} | peer ÷ ours | {ratio:.1f}× | | | | | |")
+    if TRANSFORMS in report:
+        lines.append(
+            f"\nRebuild of all engagement tables: {report[TRANSFORMS]['rebuild_seconds']} s (median)"
+        )
     return "\n".join(lines)
 
 
