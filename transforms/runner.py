@@ -48,6 +48,7 @@ class BuildReport:
         rows_per_mart: Rows in each published mart after the build.
         seconds: Wall time of the whole build.
         model_seconds: Wall time per model (its `__build` statement).
+        publish_seconds: Wall time of the transaction that replaces the published objects.
         missing_tables: Raw tables that did not exist and were read as empty.
         missing_columns: Raw table → columns that did not exist and were read as NULL.
     """
@@ -58,6 +59,7 @@ class BuildReport:
     rows_per_mart: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
+    publish_seconds: float = 0.0
     missing_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -193,10 +195,12 @@ class _Build:
         self.drop_build_objects()
         try:
             self.build(inputs, report)
+            started_swap = time.perf_counter()
             try:
                 self.swap()
             except Exception as exc:
                 raise BuildError(f"publishing the built models failed: {exc}") from exc
+            report.publish_seconds = time.perf_counter() - started_swap
             self.drop_cache()
         except BaseException:
             self._cleanup_quietly()
