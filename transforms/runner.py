@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,12 +81,15 @@ class _Build:
         self.view_prefix = f"{self.qualified}."
         self.view_inputs = SourceInputs()
         self.kind = {m.name: m.materialization(dialect) for m in self.models}
-        # View models computed once into a temporary table that the later models of this build read.
-        self.cached = (
-            {name for name, kind in self.kind.items() if kind == "view"}
-            if dialect in settings.VIEW_CACHE_DIALECTS
-            else set()
-        )
+        # On the view-cache dialects the view models of a build live in the temporary schema: computed
+        # once into a temporary table when several models read them, else a temporary view that the
+        # one reader inlines (no copy at all).
+        self.temporary: dict[str, str] = {}
+        if dialect in settings.VIEW_CACHE_DIALECTS:
+            readers = Counter(ref for m in self.models for ref in m.refs)
+            for name, kind in self.kind.items():
+                if kind == "view":
+                    self.temporary[name] = "table" if readers[name] > 1 else "view"
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         return self.ex.execute(to_dialect(statement, self.dialect))
@@ -122,7 +126,7 @@ class _Build:
         """Qualified name of a model's published object, or of what the current build writes."""
         if not building:
             return f"{self.qualified}.{quote(model_name)}"
-        if model_name in self.cached:
+        if model_name in self.temporary:
             return f"{settings.VIEW_CACHE_SCHEMA}.{quote(model_name + settings.BUILD_SUFFIX)}"
         return f"{self.qualified}.{quote(model_name + settings.BUILD_SUFFIX)}"
 
@@ -148,14 +152,14 @@ class _Build:
 
     def drop_cache(self) -> None:
         for model in reversed(self.models):
-            if model.name in self.cached:
-                self.sql(f"DROP TABLE IF EXISTS {self.name(model.name, True)}")
+            if model.name in self.temporary:
+                self.sql(f"DROP {self.temporary[model.name].upper()} IF EXISTS {self.name(model.name, True)}")
 
     def build(self, inputs: SourceInputs, report: BuildReport) -> None:
         for model in self.models:
             kind = self.kind[model.name].upper()
-            if model.name in self.cached:
-                kind = "TEMPORARY TABLE"
+            if model.name in self.temporary:
+                kind = f"TEMPORARY {self.temporary[model.name].upper()}"
             started = time.perf_counter()
             try:
                 self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs)}")
@@ -169,7 +173,7 @@ class _Build:
         with self.ex.transaction():
             present = self.object_types()
             for model in reversed(self.models):
-                if self.kind[model.name] == "view" and model.name not in self.cached:
+                if self.kind[model.name] == "view" and model.name not in self.temporary:
                     self.drop(model.name + settings.BUILD_SUFFIX, "view")
             for model in reversed(self.models):
                 if model.name in present:
