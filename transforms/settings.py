@@ -11,8 +11,9 @@ LAYERS: Final = ("staging", "intermediate", "marts")
 # On PostgreSQL (and by default) every layer is a table: a view pins the raw table it reads, which
 # would stop dlt from dropping or replacing that table (full refresh). DuckDB does not pin tables
 # behind views and writing wide tables to its file is its main cost, so there staging and
-# intermediate models are published as views, and during a build each is computed once into a
-# temporary (in-memory) table that the later models read (`VIEW_CACHE_DIALECTS`).
+# intermediate models are published as views. During a build each lives in the temporary schema
+# (`VIEW_CACHE_DIALECTS`): computed once into an in-memory table when several models read it, else a
+# temporary view that its one reader inlines.
 DEFAULT_MATERIALIZATION: Final = {"staging": "table", "intermediate": "table", "marts": "table"}
 DIALECT_MATERIALIZATION: Final[dict[str, dict[str, str]]] = {
     "duckdb": {"staging": "view", "intermediate": "view"},
