@@ -31,6 +31,8 @@ SOURCE_DIALECT: Final = "duckdb"
 # Dialects the build runs on (tested) and dialects every model must at least transpile to.
 RUNTIME_DIALECTS: Final = ("duckdb", "postgres")
 TRANSPILE_DIALECTS: Final = ("duckdb", "postgres", "bigquery", "snowflake")
+# Dialects that accept the `WITH name AS [NOT] MATERIALIZED (…)` hint; it is dropped for the others.
+CTE_MATERIALIZATION_DIALECTS: Final = ("duckdb", "postgres")
 
 # Column types of the contract, in the source dialect.
 BIGINT: Final = "BIGINT"

@@ -4,8 +4,9 @@
 -- Keys are unique in tables loaded by merge, so only ids seen more than once are ranked; every other
 -- row passes straight through (a ranking window over every row is the slow part of de-duplication).
 -- Text is cleaned on the raw scan, before any join: there DuckDB still holds low-cardinality columns
--- as dictionaries and cleans each distinct value once.
-WITH cleaned AS (
+-- as dictionaries and cleans each distinct value once. `cleaned` is inlined, not materialised: the
+-- ranking branch reads only the (usually no) repeated ids, so a materialised copy of every row is waste.
+WITH cleaned AS NOT MATERIALIZED (
     SELECT
         p.id AS prospect_id,
         NULLIF(LOWER(TRIM(p.email)), '') AS email,
