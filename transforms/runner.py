@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,15 @@ class BuildReport:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _setting_literal(value: Any) -> str:
+    """A value read with `current_setting()` as the right-hand side of `SET`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return _literal(str(value))
 
 
 class _Build:
@@ -190,6 +199,28 @@ class _Build:
                 rows = self.sql(f"SELECT COUNT(*) FROM {self.name(model.name, False)}")
                 report.rows_per_mart[model.name] = int(rows[0][0])
 
+    @contextlib.contextmanager
+    def session_settings(self) -> Iterator[None]:
+        """Apply `settings.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
+        wanted = settings.BUILD_SESSION_SETTINGS.get(self.dialect, {})
+        previous = {
+            name: self.ex.execute(f"SELECT current_setting({_literal(name)})")[0][0] for name in wanted
+        }
+        for name, value in wanted.items():
+            self.ex.execute(f"SET {name} = {value}")
+
+        def restore() -> None:
+            for name, value in previous.items():
+                self.ex.execute(f"SET {name} = {_setting_literal(value)}")
+
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # the build's error matters more
+                restore()
+            raise
+        restore()
+
     def run(self) -> BuildReport:
         started = time.perf_counter()
         report = BuildReport(self.dataset, self.dialect)
@@ -197,18 +228,19 @@ class _Build:
         report.missing_tables = list(inputs.missing_tables)
         report.missing_columns = dict(inputs.missing_columns)
         self.drop_build_objects()
-        try:
-            self.build(inputs, report)
-            started_swap = time.perf_counter()
+        with self.session_settings():
             try:
-                self.swap()
-            except Exception as exc:
-                raise BuildError(f"publishing the built models failed: {exc}") from exc
-            report.publish_seconds = time.perf_counter() - started_swap
-            self.drop_cache()
-        except BaseException:
-            self._cleanup_quietly()
-            raise
+                self.build(inputs, report)
+                started_swap = time.perf_counter()
+                try:
+                    self.swap()
+                except Exception as exc:
+                    raise BuildError(f"publishing the built models failed: {exc}") from exc
+                report.publish_seconds = time.perf_counter() - started_swap
+                self.drop_cache()
+            except BaseException:
+                self._cleanup_quietly()
+                raise
         self.count_marts(report)
         report.seconds = time.perf_counter() - started
         return report

@@ -22,6 +22,13 @@ MATERIALIZATIONS: Final = ("view", "table")
 VIEW_CACHE_DIALECTS: Final = ("duckdb",)
 VIEW_CACHE_SCHEMA: Final = '"temp"."main"'
 
+# Session settings a build applies (per dialect) and restores afterwards. Without insertion order
+# DuckDB writes a table from all threads at once: the marts are sets, read with ORDER BY when order
+# matters, and writing them is the largest part of a build.
+BUILD_SESSION_SETTINGS: Final[dict[str, dict[str, str]]] = {
+    "duckdb": {"preserve_insertion_order": "false"},
+}
+
 DEFAULT_DATASET: Final = "woodpecker"
 # Suffix of the objects a build writes before they replace the published ones in one transaction.
 BUILD_SUFFIX: Final = "__build"
