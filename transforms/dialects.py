@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import sqlglot
+from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from . import settings
@@ -27,9 +28,12 @@ def to_dialect(sql: str, dialect: str) -> str:
     """
     if dialect == settings.SOURCE_DIALECT:
         return sql
-    statements = sqlglot.transpile(
-        sql, read=settings.SOURCE_DIALECT, write=dialect, unsupported_level=ErrorLevel.RAISE
-    )
+    statements = [s for s in sqlglot.parse(sql, read=settings.SOURCE_DIALECT) if s is not None]
     if len(statements) != 1:
         raise ValueError(f"expected one statement, got {len(statements)}")
-    return statements[0]
+    statement = statements[0]
+    if dialect not in settings.CTE_MATERIALIZATION_DIALECTS:
+        # `AS [NOT] MATERIALIZED` is a planner hint: drop it where the dialect has no such syntax
+        for cte in statement.find_all(exp.CTE):
+            cte.set("materialized", None)
+    return statement.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class BuildReport:
         rows_per_mart: Rows in each published mart after the build.
         seconds: Wall time of the whole build.
         model_seconds: Wall time per model (its `__build` statement).
+        publish_seconds: Wall time of the transaction that replaces the published objects.
         missing_tables: Raw tables that did not exist and were read as empty.
         missing_columns: Raw table → columns that did not exist and were read as NULL.
     """
@@ -58,12 +60,22 @@ class BuildReport:
     rows_per_mart: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
+    publish_seconds: float = 0.0
     missing_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _setting_literal(value: Any) -> str:
+    """A value read with `current_setting()` as the right-hand side of `SET`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return _literal(str(value))
 
 
 class _Build:
@@ -78,12 +90,15 @@ class _Build:
         self.view_prefix = f"{self.qualified}."
         self.view_inputs = SourceInputs()
         self.kind = {m.name: m.materialization(dialect) for m in self.models}
-        # View models computed once into a temporary table that the later models of this build read.
-        self.cached = (
-            {name for name, kind in self.kind.items() if kind == "view"}
-            if dialect in settings.VIEW_CACHE_DIALECTS
-            else set()
-        )
+        # On the view-cache dialects the view models of a build live in the temporary schema: computed
+        # once into a temporary table when several models read them, else a temporary view that the
+        # one reader inlines (no copy at all).
+        self.temporary: dict[str, str] = {}
+        if dialect in settings.VIEW_CACHE_DIALECTS:
+            readers = Counter(ref for m in self.models for ref in m.refs)
+            for name, kind in self.kind.items():
+                if kind == "view":
+                    self.temporary[name] = "table" if readers[name] > 1 else "view"
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         return self.ex.execute(to_dialect(statement, self.dialect))
@@ -120,7 +135,7 @@ class _Build:
         """Qualified name of a model's published object, or of what the current build writes."""
         if not building:
             return f"{self.qualified}.{quote(model_name)}"
-        if model_name in self.cached:
+        if model_name in self.temporary:
             return f"{settings.VIEW_CACHE_SCHEMA}.{quote(model_name + settings.BUILD_SUFFIX)}"
         return f"{self.qualified}.{quote(model_name + settings.BUILD_SUFFIX)}"
 
@@ -146,14 +161,14 @@ class _Build:
 
     def drop_cache(self) -> None:
         for model in reversed(self.models):
-            if model.name in self.cached:
-                self.sql(f"DROP TABLE IF EXISTS {self.name(model.name, True)}")
+            if model.name in self.temporary:
+                self.sql(f"DROP {self.temporary[model.name].upper()} IF EXISTS {self.name(model.name, True)}")
 
     def build(self, inputs: SourceInputs, report: BuildReport) -> None:
         for model in self.models:
             kind = self.kind[model.name].upper()
-            if model.name in self.cached:
-                kind = "TEMPORARY TABLE"
+            if model.name in self.temporary:
+                kind = f"TEMPORARY {self.temporary[model.name].upper()}"
             started = time.perf_counter()
             try:
                 self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs)}")
@@ -167,7 +182,7 @@ class _Build:
         with self.ex.transaction():
             present = self.object_types()
             for model in reversed(self.models):
-                if self.kind[model.name] == "view" and model.name not in self.cached:
+                if self.kind[model.name] == "view" and model.name not in self.temporary:
                     self.drop(model.name + settings.BUILD_SUFFIX, "view")
             for model in reversed(self.models):
                 if model.name in present:
@@ -184,6 +199,28 @@ class _Build:
                 rows = self.sql(f"SELECT COUNT(*) FROM {self.name(model.name, False)}")
                 report.rows_per_mart[model.name] = int(rows[0][0])
 
+    @contextlib.contextmanager
+    def session_settings(self) -> Iterator[None]:
+        """Apply `settings.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
+        wanted = settings.BUILD_SESSION_SETTINGS.get(self.dialect, {})
+        previous = {
+            name: self.ex.execute(f"SELECT current_setting({_literal(name)})")[0][0] for name in wanted
+        }
+        for name, value in wanted.items():
+            self.ex.execute(f"SET {name} = {value}")
+
+        def restore() -> None:
+            for name, value in previous.items():
+                self.ex.execute(f"SET {name} = {_setting_literal(value)}")
+
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # the build's error matters more
+                restore()
+            raise
+        restore()
+
     def run(self) -> BuildReport:
         started = time.perf_counter()
         report = BuildReport(self.dataset, self.dialect)
@@ -191,16 +228,19 @@ class _Build:
         report.missing_tables = list(inputs.missing_tables)
         report.missing_columns = dict(inputs.missing_columns)
         self.drop_build_objects()
-        try:
-            self.build(inputs, report)
+        with self.session_settings():
             try:
-                self.swap()
-            except Exception as exc:
-                raise BuildError(f"publishing the built models failed: {exc}") from exc
-            self.drop_cache()
-        except BaseException:
-            self._cleanup_quietly()
-            raise
+                self.build(inputs, report)
+                started_swap = time.perf_counter()
+                try:
+                    self.swap()
+                except Exception as exc:
+                    raise BuildError(f"publishing the built models failed: {exc}") from exc
+                report.publish_seconds = time.perf_counter() - started_swap
+                self.drop_cache()
+            except BaseException:
+                self._cleanup_quietly()
+                raise
         self.count_marts(report)
         report.seconds = time.perf_counter() - started
         return report

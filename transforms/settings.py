@@ -11,8 +11,9 @@ LAYERS: Final = ("staging", "intermediate", "marts")
 # On PostgreSQL (and by default) every layer is a table: a view pins the raw table it reads, which
 # would stop dlt from dropping or replacing that table (full refresh). DuckDB does not pin tables
 # behind views and writing wide tables to its file is its main cost, so there staging and
-# intermediate models are published as views, and during a build each is computed once into a
-# temporary (in-memory) table that the later models read (`VIEW_CACHE_DIALECTS`).
+# intermediate models are published as views. During a build each lives in the temporary schema
+# (`VIEW_CACHE_DIALECTS`): computed once into an in-memory table when several models read it, else a
+# temporary view that its one reader inlines.
 DEFAULT_MATERIALIZATION: Final = {"staging": "table", "intermediate": "table", "marts": "table"}
 DIALECT_MATERIALIZATION: Final[dict[str, dict[str, str]]] = {
     "duckdb": {"staging": "view", "intermediate": "view"},
@@ -20,6 +21,13 @@ DIALECT_MATERIALIZATION: Final[dict[str, dict[str, str]]] = {
 MATERIALIZATIONS: Final = ("view", "table")
 VIEW_CACHE_DIALECTS: Final = ("duckdb",)
 VIEW_CACHE_SCHEMA: Final = '"temp"."main"'
+
+# Session settings a build applies (per dialect) and restores afterwards. Without insertion order
+# DuckDB writes a table from all threads at once: the marts are sets, read with ORDER BY when order
+# matters, and writing them is the largest part of a build.
+BUILD_SESSION_SETTINGS: Final[dict[str, dict[str, str]]] = {
+    "duckdb": {"preserve_insertion_order": "false"},
+}
 
 DEFAULT_DATASET: Final = "woodpecker"
 # Suffix of the objects a build writes before they replace the published ones in one transaction.
@@ -30,6 +38,8 @@ SOURCE_DIALECT: Final = "duckdb"
 # Dialects the build runs on (tested) and dialects every model must at least transpile to.
 RUNTIME_DIALECTS: Final = ("duckdb", "postgres")
 TRANSPILE_DIALECTS: Final = ("duckdb", "postgres", "bigquery", "snowflake")
+# Dialects that accept the `WITH name AS [NOT] MATERIALIZED (…)` hint; it is dropped for the others.
+CTE_MATERIALIZATION_DIALECTS: Final = ("duckdb", "postgres")
 
 # Column types of the contract, in the source dialect.
 BIGINT: Final = "BIGINT"

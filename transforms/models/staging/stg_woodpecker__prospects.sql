@@ -3,54 +3,72 @@
 -- `-`/spaces and a few synonyms folded (RESPONDED → REPLIED, BLACKLISTED → BLACKLIST, OPTOUT → OPT_OUT).
 -- Keys are unique in tables loaded by merge, so only ids seen more than once are ranked; every other
 -- row passes straight through (a ranking window over every row is the slow part of de-duplication).
-WITH repeated_keys AS (
-    SELECT p.id
+-- Text is cleaned on the raw scan, before any join: there DuckDB still holds low-cardinality columns
+-- as dictionaries and cleans each distinct value once. `cleaned` is inlined, not materialised: the
+-- ranking branch reads only the (usually no) repeated ids, so a materialised copy of every row is waste.
+WITH cleaned AS NOT MATERIALIZED (
+    SELECT
+        p.id AS prospect_id,
+        NULLIF(LOWER(TRIM(p.email)), '') AS email,
+        NULLIF(TRIM(p.first_name), '') AS first_name,
+        NULLIF(TRIM(p.last_name), '') AS last_name,
+        NULLIF(TRIM(p.company), '') AS company,
+        NULLIF(TRIM(p.industry), '') AS industry,
+        NULLIF(TRIM(p.website), '') AS website,
+        NULLIF(TRIM(p.title), '') AS title,
+        NULLIF(TRIM(p.country), '') AS country,
+        NULLIF(TRIM(p.tags), '') AS tags,
+        p.organization_id,
+        REPLACE(REPLACE(UPPER(TRIM(p.status)), '-', '_'), ' ', '_') AS status_key,
+        p.last_contacted AS last_contacted_at,
+        p.last_replied AS last_replied_at,
+        p.updated AS updated_at,
+        p.deleted_at,
+        p._fetched_at
     FROM {{ source('prospects') }} AS p
-    GROUP BY p.id
+    WHERE p.id IS NOT NULL
+),
+
+repeated_keys AS (
+    SELECT c.prospect_id
+    FROM cleaned AS c
+    GROUP BY c.prospect_id
     HAVING COUNT(*) > 1
 ),
 
 latest AS (
-    SELECT p.*
-    FROM {{ source('prospects') }} AS p
-    LEFT JOIN repeated_keys AS r ON r.id = p.id
-    WHERE p.id IS NOT NULL AND r.id IS NULL AND p.deleted_at IS NULL
+    SELECT c.*
+    FROM cleaned AS c
+    LEFT JOIN repeated_keys AS r ON r.prospect_id = c.prospect_id
+    WHERE r.prospect_id IS NULL AND c.deleted_at IS NULL
     UNION ALL
     SELECT
-        id, email, first_name, last_name, company, industry, website, title, country, tags,
-        organization_id, status, last_contacted, last_replied, updated, deleted_at, _fetched_at
+        prospect_id, email, first_name, last_name, company, industry, website, title, country, tags,
+        organization_id, status_key, last_contacted_at, last_replied_at, updated_at, deleted_at, _fetched_at
     FROM (
         SELECT
-            p.*,
+            c.*,
             ROW_NUMBER() OVER (
-                PARTITION BY p.id ORDER BY p._fetched_at DESC NULLS LAST, p.updated DESC NULLS LAST
+                PARTITION BY c.prospect_id ORDER BY c._fetched_at DESC NULLS LAST, c.updated_at DESC NULLS LAST
             ) AS row_rank
-        FROM {{ source('prospects') }} AS p
-        INNER JOIN repeated_keys AS r ON r.id = p.id
+        FROM cleaned AS c
+        INNER JOIN repeated_keys AS r ON r.prospect_id = c.prospect_id
     ) AS ranked
     WHERE row_rank = 1 AND deleted_at IS NULL
-),
-
-cleaned AS (
-    SELECT
-        *,
-        REPLACE(REPLACE(UPPER(TRIM(status)), '-', '_'), ' ', '_') AS status_key,
-        NULLIF(LOWER(TRIM(email)), '') AS email_clean
-    FROM latest
 )
 
 SELECT
-    id AS prospect_id,
-    email_clean AS email,
-    NULLIF(SPLIT_PART(email_clean, '@', 2), '') AS email_domain,
-    NULLIF(TRIM(first_name), '') AS first_name,
-    NULLIF(TRIM(last_name), '') AS last_name,
-    NULLIF(TRIM(company), '') AS company,
-    NULLIF(TRIM(industry), '') AS industry,
-    NULLIF(TRIM(website), '') AS website,
-    NULLIF(TRIM(title), '') AS title,
-    NULLIF(TRIM(country), '') AS country,
-    NULLIF(TRIM(tags), '') AS tags,
+    prospect_id,
+    email,
+    NULLIF(SPLIT_PART(email, '@', 2), '') AS email_domain,
+    first_name,
+    last_name,
+    company,
+    industry,
+    website,
+    title,
+    country,
+    tags,
     organization_id,
     CASE status_key
         WHEN '' THEN NULL
@@ -61,7 +79,7 @@ SELECT
         WHEN 'AUTO_REPLIED' THEN 'AUTOREPLIED'
         ELSE status_key
     END AS status,
-    last_contacted AS last_contacted_at,
-    last_replied AS last_replied_at,
-    updated AS updated_at
-FROM cleaned
+    last_contacted_at,
+    last_replied_at,
+    updated_at
+FROM latest
