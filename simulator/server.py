@@ -234,29 +234,33 @@ class Handler(BaseHTTPRequestHandler):
         if not srv.gate.acquire(key):
             self._drain()
             return self._send(record, self._throttled(version))
+        # The answer is worked out while the key's gate is held and written after it is released: a
+        # client that sends its next request the moment it has read an answer must not find the gate
+        # still closed.
         try:
             fault = srv.faults.next_fault()
             record.fault = fault
             if fault is not None and fault not in ("slow", "drop", "truncated"):
                 self._drain()
-                return self._send(record, self._fault_answer(fault, version))
-            for callback in list(srv.callbacks):
-                callback(record)
-            try:
-                answer = self._route(method, path, query)
-            except writes.RequestError as exc:
-                answer = v1_error(exc.status, exc.code, exc.msg)
-            if srv.config.latency_s or (srv.config.row_latency_s and answer.rows):
-                time.sleep(srv.config.latency_s + srv.config.row_latency_s * answer.rows)
-            if fault == "slow":
-                time.sleep(srv.config.slow_fault_s)
-            if fault == "drop":
-                return self._drop(record, answer)
-            if fault == "truncated":
-                answer.body = answer.body[: max(1, len(answer.body) // 2)]
-            return self._send(record, answer)
+                answer = self._fault_answer(fault, version)
+            else:
+                for callback in list(srv.callbacks):
+                    callback(record)
+                try:
+                    answer = self._route(method, path, query)
+                except writes.RequestError as exc:
+                    answer = v1_error(exc.status, exc.code, exc.msg)
+                if srv.config.latency_s or (srv.config.row_latency_s and answer.rows):
+                    time.sleep(srv.config.latency_s + srv.config.row_latency_s * answer.rows)
+                if fault == "slow":
+                    time.sleep(srv.config.slow_fault_s)
+                if fault == "truncated":
+                    answer.body = answer.body[: max(1, len(answer.body) // 2)]
         finally:
             srv.gate.release(key)
+        if fault == "drop":
+            return self._drop(record, answer)
+        return self._send(record, answer)
 
     def _drain(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
