@@ -254,16 +254,6 @@ def _enroll_all(
     rate = 1 / account.config.avg_memberships
     expovariate, sample, randint = rng.expovariate, rng.sample, rng.randint
     memberships, by_prospect = account.memberships, account.by_prospect
-    # Per campaign, what enrolling needs: id, creation, enrolment window, mailboxes, steps, sends at all.
-    shapes = {
-        camp.id: (
-            camp.status == "RUNNING",
-            camp.mailboxes,
-            len(camp.steps),
-            bool(camp.steps) and camp.status != "DRAFT",
-        )
-        for camp in campaigns
-    }
     for p in account.prospects.values():
         k = min(cap, int(expovariate(rate) + 0.5))
         if not k:
@@ -271,20 +261,22 @@ def _enroll_all(
         pid = p.id
         mine: dict[int, Membership] = {}
         for camp in sample(campaigns, k):
-            running, mailboxes, steps, sends = shapes[camp.id]
             earliest = max(camp.created, p.created)
             # A running campaign keeps enrolling until today, so some sequences are still under way;
             # the others took their prospects within three weeks of starting.
-            window = now - earliest if running else 20 * 86_400
+            window = now - earliest if camp.status == "RUNNING" else 20 * 86_400
             enrolled = earliest + randint(0, max(0, window))
             if enrolled >= now:
                 continue
-            ms = Membership(pid, camp.id, enrolled, mailboxes[pid % len(mailboxes)], steps_total=steps)
+            mailboxes = camp.mailboxes
+            ms = Membership(
+                pid, camp.id, enrolled, mailboxes[pid % len(mailboxes)], steps_total=len(camp.steps)
+            )
             memberships[(pid, camp.id)] = ms
             mine[camp.id] = ms
             if enrolled > p.updated:
                 p.updated = enrolled
-            if sends:
+            if camp.steps and camp.status != "DRAFT":
                 first_sends.append((enrolled + randint(60, 8 * 3600), p, ms, camp))
         if mine:
             by_prospect[pid] = mine
