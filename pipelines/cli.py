@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        print("Interrupted; the next load resumes from the last committed state.", file=sys.stderr)
+        print("Interrupted; the next run resumes from the last committed state.", file=sys.stderr)
         return int(ExitCode.FAILURE)
     except Exception as exc:
         if args.traceback:

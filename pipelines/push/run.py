@@ -216,7 +216,10 @@ def _send(
         ]  # fmt: skip
         record(pipeline, rows, file_format)
         counts = Counter(o.outcome for o in outcomes)
-        print(f"  batch {number}/{len(batches)}: {len(batch):,} sent: {count_line(counts.most_common())}")
+        print(
+            f"  batch {number}/{len(batches)}: {len(batch):,} sent: {count_line(counts.most_common())}",
+            flush=True,
+        )
     if skipped:
         print(f"Resumed: {skipped:,} batch(es) already sent by an earlier run were skipped.")
     totals = outcome_counts(pipeline, pid)
