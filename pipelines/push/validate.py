@@ -152,7 +152,8 @@ def _check_row(
 def map_columns(names: Sequence[str], campaign: bool) -> tuple[dict[str, str], list[str]]:
     """Input column → API field ("" for unknown columns), and the unknown column names.
 
-    Names match case-insensitively; dlt's `_dlt_*` columns are skipped.
+    Names match case-insensitively; dlt's `_dlt_*` columns are skipped; a second column for the same
+    field (`snipet4` beside `snippet4`) counts as unknown.
     """
     allowed = set(allowed_columns(campaign))
     mapping: dict[str, str] = {}
@@ -162,7 +163,7 @@ def map_columns(names: Sequence[str], campaign: bool) -> tuple[dict[str, str], l
         if key.startswith(IGNORED_PREFIX):
             continue
         key = COLUMN_ALIASES.get(key, key)
-        if key in allowed:
+        if key in allowed and key not in mapping.values():
             mapping[name] = key
         else:
             mapping[name] = ""
