@@ -237,3 +237,12 @@ def test_key_from_the_environment_is_used_and_not_stored(
     assert sim.api_key not in out + err
     assert sim.api_key not in (tmp_path / "wp.duckdb").read_bytes().decode("latin-1")
     assert "env.key@example.org" in email_index(sim)
+
+
+def test_a_missing_table_is_a_destination_error(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _leads_table(tmp_path)
+    assert push_cli(sim, tmp_path, "--table", "no_such_table") == ExitCode.DESTINATION
+    assert "no_such_table" in capsys.readouterr().err
+    assert sim.requests == []
