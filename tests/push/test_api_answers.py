@@ -176,3 +176,19 @@ def test_send_after_reaches_the_campaign(sim: Simulator, client: WoodpeckerClien
     assert sim.account.memberships[(outcome.prospect_id, cid)].sent == 0
     sim.account.simulate(86_400 + 3600)
     assert sim.account.memberships[(outcome.prospect_id, cid)].sent == 1
+
+
+def test_a_busy_key_is_answered_409_and_the_batch_waits_for_its_turn(sim: Simulator) -> None:
+    gate = sim._server.gate
+    assert gate.acquire(sim.api_key)  # another request of this key is being processed
+    release = threading.Timer(0.3, gate.release, args=(sim.api_key,))
+    release.start()
+    client = WoodpeckerClient(sim.api_key, sim.base_url, RunStats(), backoff_factor=0.1, max_attempts=6)
+    try:
+        (outcome,) = send_batch(client, DATABASE, [{"email": "patient@example.org"}])
+    finally:
+        release.join()
+    statuses = [r.status for r in write_posts(sim)]
+    assert statuses[0] == 409 and statuses[-1] == 200 and statuses.count(200) == 1
+    assert outcome.outcome == "added" and email_index(sim)["patient@example.org"] == outcome.prospect_id
+    assert client.stats.retries == len(statuses) - 1
