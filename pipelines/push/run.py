@@ -7,6 +7,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ def run_push(options: PushOptions) -> int:
     checked = validate(data.columns, data.rows, campaign=options.campaign, force=options.force)
     pid = push_id(target, options.batch_size, checked)
     if target.file_name is None:
-        target = PushTarget(**{**target.__dict__, "file_name": f"woodpecker-etl push {pid}"})
+        target = replace(target, file_name=f"woodpecker-etl push {pid}")
     batches = _batches(checked.valid, options.batch_size)
     print(f"Push {pid} → {_describe(target)}")
     print(
@@ -177,7 +178,8 @@ def _dry_run(
     sizes = ", ".join(f"{len(b):,}" for b in batches) or "none"
     print(f"Dry run: nothing sent. Would send {len(pending):,} of {len(batches):,} batches (sizes {sizes}).")
     if done - {INVALID_BATCH}:
-        print(f"Already sent in an earlier run (skipped): batches {', '.join(map(str, sorted(done - {0})))}")
+        sent = ", ".join(str(n) for n in sorted(done - {INVALID_BATCH}))
+        print(f"Already sent in an earlier run (skipped): batches {sent}")
     if batches:
         sample = request_body(target, [p.fields for p in batches[0][:2]])
         shown = f"{len(sample['prospects'])} of {len(batches[0]):,} prospects shown"
@@ -197,29 +199,24 @@ def _send(
     file_format = settings.LOADER_FILE_FORMATS.get(options.destination)
     finish_pending(pipeline)
     done = completed_batches(pipeline, pid)
-    stats = RunStats()
-    client = make_client(options, stats) if len(done - {INVALID_BATCH}) < len(batches) else None
     if invalid and INVALID_BATCH not in done:
         record(pipeline, _invalid_rows(pid, target, invalid), file_format)
-    skipped = 0
-    for number, batch in enumerate(batches, start=1):
-        if number in done:
-            skipped += 1
-            continue
-        assert client is not None
-        outcomes = send_batch(client, target, [p.fields for p in batch])
-        now = datetime.now(UTC)
-        rows = [
-            ResultRow(pid, number, now, target.label, p.row_number, o.email, o.prospect_id, o.outcome, o.code,
-                      o.message)
-            for p, o in zip(batch, outcomes, strict=True)
-        ]  # fmt: skip
-        record(pipeline, rows, file_format)
-        counts = Counter(o.outcome for o in outcomes)
-        print(
-            f"  batch {number}/{len(batches)}: {len(batch):,} sent: {count_line(counts.most_common())}",
-            flush=True,
-        )
+    pending = [(number, batch) for number, batch in enumerate(batches, start=1) if number not in done]
+    skipped = len(batches) - len(pending)
+    stats = RunStats()
+    if pending:  # the key is only needed when something is left to send
+        client = make_client(options, stats)
+        for number, batch in pending:
+            outcomes = send_batch(client, target, [p.fields for p in batch])
+            now = datetime.now(UTC)
+            rows = [
+                ResultRow(pid, number, now, target.label, p.row_number, o.email, o.prospect_id, o.outcome,
+                          o.code, o.message)
+                for p, o in zip(batch, outcomes, strict=True)
+            ]  # fmt: skip
+            record(pipeline, rows, file_format)  # before the next batch is sent: this is the resume point
+            counts = Counter(o.outcome for o in outcomes).most_common()
+            print(f"  batch {number}/{len(batches)}: {len(batch):,} sent: {count_line(counts)}", flush=True)
     if skipped:
         print(f"Resumed: {skipped:,} batch(es) already sent by an earlier run were skipped.")
     totals = outcome_counts(pipeline, pid)
