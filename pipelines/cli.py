@@ -1,4 +1,4 @@
-"""`woodpecker-etl`: load a Woodpecker account, rebuild engagement tables, run the demo, show status."""
+"""`woodpecker-etl`: load a Woodpecker account, rebuild engagement tables, push prospects, run the demo."""
 
 from __future__ import annotations
 
@@ -24,6 +24,36 @@ def _add_destination_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default=settings.DATASET_NAME, help="dataset / schema name")
     parser.add_argument("--pipeline-name", default=settings.PIPELINE_NAME, help=argparse.SUPPRESS)
     parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state locally")
+
+
+def _add_push_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    push = commands.add_parser(
+        "push", help="send prospects from a table, query or file to Woodpecker (see docs/push.md)"
+    )
+    source = push.add_mutually_exclusive_group(required=True)
+    source.add_argument("--table", default=None, help="table of the destination dataset to push")
+    source.add_argument("--query", default=None, metavar="SQL", help="SQL run on the destination")
+    source.add_argument("--file", default=None, metavar="PATH", help="CSV or Parquet file to push")
+    push.add_argument(
+        "--campaign-id", type=int, default=None, help="add to this campaign (default: database only)"
+    )
+    push.add_argument(
+        "--send-after", default=None, metavar="ISO8601", help="earliest contact time (campaign only)"
+    )
+    push.add_argument("--update", action="store_true", help="update existing prospects, not duplicates")
+    push.add_argument(
+        "--force",
+        action="store_true",
+        help="enrol prospects whose status is not ACTIVE (may re-contact people who replied or opted out)",
+    )
+    push.add_argument("--dry-run", action="store_true", help="validate and show what would be sent")
+    push.add_argument(
+        "--batch-size", type=int, default=20_000, help="prospects per request (1-20000, default 20000)"
+    )
+    push.add_argument("--file-name", default=None, help="import name shown in Woodpecker")
+    push.add_argument("--base-url", default=None, help="API scheme and host")
+    push.add_argument("--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY)")
+    _add_destination_args(push)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="last run, cursors and row counts")
     _add_destination_args(status)
 
+    _add_push_parser(commands)
+
     demo = commands.add_parser("demo", help="load the bundled simulator into ./woodpecker_demo.duckdb")
     demo.add_argument("--prospects", type=int, default=settings.DEMO_PROSPECTS)
     demo.add_argument("--campaigns", type=int, default=settings.DEMO_CAMPAIGNS)
@@ -84,6 +116,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.transform(args)
     if args.command == "status":
         return commands.status(args)
+    if args.command == "push":
+        return commands.push(args)
     return commands.demo(args)
 
 
@@ -96,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        print("Interrupted; the next load resumes from the last committed state.", file=sys.stderr)
+        print("Interrupted; the next run resumes from the last committed state.", file=sys.stderr)
         return int(ExitCode.FAILURE)
     except Exception as exc:
         if args.traceback:

@@ -85,6 +85,32 @@ def status(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def push(args: argparse.Namespace) -> int:
+    """`woodpecker-etl push`: send prospects to Woodpecker (see docs/push.md)."""
+    from .push import PushOptions, run_push
+
+    return run_push(
+        PushOptions(
+            table=args.table,
+            query=args.query,
+            file=args.file,
+            campaign_id=args.campaign_id,
+            send_after=args.send_after,
+            update=args.update,
+            force=args.force,
+            dry_run=args.dry_run,
+            batch_size=args.batch_size,
+            file_name=args.file_name,
+            api_key=args.api_key,
+            base_url=args.base_url,
+            destination=args.destination,
+            duckdb_path=args.duckdb_path,
+            dataset=args.dataset,
+            pipelines_dir=args.pipelines_dir,
+        )
+    )
+
+
 def demo(args: argparse.Namespace) -> int:
     """`woodpecker-etl demo`: start the bundled simulator and load it into a local DuckDB file."""
     from .demo import run_demo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from . import model as m
 from .account import Account
@@ -157,10 +158,17 @@ class _Creator:
         return pid
 
 
+def _optional_text(value: Any) -> str | None:
+    """A row's enum value as text (a list or object stays unhashable-safe and fails validation)."""
+    return None if value is None else value if isinstance(value, str) else repr(value)
+
+
 def _send_after(value: Any) -> int | None:
     if value in (None, ""):
         return None
-    text = str(value).replace(" ", "+")
+    # The documents ask for `%2B` in place of `+` ("ISO 8601-like", form-decoded by the server); a `+`
+    # that arrives form-decoded as a space is read as `+` too.
+    text = unquote(str(value)).replace(" ", "+")
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"):
         try:
             return int(datetime.strptime(text, fmt).timestamp())
@@ -185,13 +193,14 @@ def add_prospects_campaign(account: Account, body: Any) -> tuple[int, dict[str, 
     side_effects: list[Any] = []
     with account.lock:
         index = {p.fields["email"].lower(): p.id for p in account.prospects.values()}
+        created: set[int] = set()  # ids of prospects this request creates (not in the account yet)
         for row in rows:
             email = str(row.get("email") or "")
             if not EMAIL_RE.match(email):
                 results.append(_error(row, ("E_EMAIL", f"This looks like invalid email format: {email}")))
                 continue
-            status = row.get("status")
-            interest = row.get("interested")
+            status = _optional_text(row.get("status"))
+            interest = _optional_text(row.get("interested"))
             allowed = CAMPAIGN_ROW_STATUSES | (FORCE_ROW_STATUSES if force else frozenset())
             if status is not None and status not in allowed:
                 results.append(_error(row, ("E_WRONG_PARAM", f"Wrong param [status]={status}")))
@@ -201,6 +210,9 @@ def add_prospects_campaign(account: Account, body: Any) -> tuple[int, dict[str, 
                 continue
             fields = _data_fields(row)
             pid = index.get(email.lower())
+            if pid in created:  # the same email earlier in this request
+                results.append(_error(row, DUPLICATE, pid))
+                continue
             if pid is not None:
                 p = account.prospects[pid]
                 if p.status != "ACTIVE" and not force:
@@ -225,6 +237,7 @@ def add_prospects_campaign(account: Account, body: Any) -> tuple[int, dict[str, 
                 creator = _Creator(account, email, fields, "ACTIVE")
                 commit.append(_Enrol(account, None, cid, {}, status, interest, send_after, creator))
                 index[email.lower()] = creator.id
+                created.add(creator.id)
                 results.append({"email": email, "id": creator.id})
         code, answer = _answer(results, commit)
         if code == 200:

@@ -232,20 +232,57 @@ class WoodpeckerClient:
             AuthenticationError: 401 or 403, on the first such answer.
             ApiError: Any other error answer, or when attempts ran out.
         """
+        return self.request("GET", path, resource, params=params)
+
+    def post(self, path: str, body: Any, resource: str, accept: tuple[int, ...] = ()) -> Answer:
+        """POST a JSON body with the same retries, throttling handling and lock as `get`.
+
+        Args:
+            path: Path below the base URL, e.g. `/rest/v1/add_prospects_list`.
+            body: JSON-serialisable body.
+            resource: Name the request is counted under.
+            accept: Non-2xx statuses returned as an `Answer` instead of raised (the write endpoints
+                answer 400 with per-prospect errors when no prospect was accepted).
+
+        Returns:
+            The answer (2xx, or a status listed in `accept`).
+
+        Raises:
+            AuthenticationError: 401 or 403, on the first such answer.
+            ApiError: Any other error answer, or when attempts ran out.
+        """
+        return self.request("POST", path, resource, json=body, accept=accept)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        resource: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        accept: tuple[int, ...] = (),
+    ) -> Answer:
+        """One request with retries; one request in flight across the whole client (see `get`)."""
         with self._lock:
             self._resource = resource
             self._reasons = []
             self._parsed = None
-            logger.debug("GET %s params=%s (%s)", path, dict(params or {}), resource)
+            logger.debug("%s %s params=%s (%s)", method, path, dict(params or {}), resource)
             try:
-                response = self._rest.get(path, params=dict(params or {}))
+                response = self._rest.request(
+                    path,
+                    method=method,  # type: ignore[arg-type]
+                    params=dict(params or {}),
+                    json=json,
+                )
             except RETRYABLE_EXCEPTIONS as exc:
                 self._book_retries()
                 raise ApiError(
                     0,
                     type(exc).__name__,
                     "no complete answer",
-                    "GET",
+                    method,
                     path,
                     note=f"gave up after {len(self._reasons)} attempts; try again later",
                 ) from None
@@ -263,7 +300,7 @@ class WoodpeckerClient:
                 status,
                 code or final_reason,
                 message,
-                "GET",
+                method,
                 path,
                 note=f"gave up after {len(self._reasons)} attempts; try again later",
             )
@@ -271,8 +308,10 @@ class WoodpeckerClient:
             code, message = error_details(_json_or_none(response), response.text)
             raise AuthenticationError(status, code or settings.AUTH_CODES[status], message)
         if not 200 <= status < 300:
+            if status in accept:
+                return Answer(status, _json_or_none(response), None, fetched_at, fetched_at)
             code, message = error_details(_json_or_none(response), response.text)
-            raise ApiError(status, code or f"HTTP {status}", message, "GET", path)
+            raise ApiError(status, code or f"HTTP {status}", message, method, path)
         if body is None and status != 204 and response.content.strip():
             body = orjson.loads(response.content)
         server_time = _parse_date(response.headers) or fetched_at

@@ -83,3 +83,33 @@ UNPARSED = "_unparsed"
 # Table of the records that could not be loaded where they belong (no usable primary key), kept whole.
 REJECTED_RECORDS = "_rejected_records"
 DELETED_AT = "deleted_at"
+
+# Write endpoints (`woodpecker-etl push`), as the "Add prospects to database" and "Update prospects in a
+# campaign" pages define them.
+ADD_PROSPECTS_LIST_PATH = "/rest/v1/add_prospects_list"
+ADD_PROSPECTS_CAMPAIGN_PATH = "/rest/v1/add_prospects_campaign"
+MAX_PROSPECTS_PER_REQUEST = 20_000
+PROSPECT_TEXT_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "website",
+    "linkedin_url",
+    "tags",
+    "title",
+    "phone",
+    "address",
+    "city",
+    "state",
+    "country",
+    "industry",
+)
+PROSPECT_SNIPPET_FIELDS = tuple(f"snippet{n}" for n in range(1, 16))
+# Row `status` values each endpoint accepts.
+DATABASE_PROSPECT_STATUSES = ("ACTIVE", "BLACKLIST", "BOUNCED", "INVALID", "REPLIED")
+CAMPAIGN_PROSPECT_STATUSES = ("ACTIVE", "PAUSED")
+FORCED_CAMPAIGN_PROSPECT_STATUSES = ("BLACKLIST", "REPLIED", "INVALID", "BOUNCED")
+# Row `interested` values (campaign endpoint only; underscores, unlike the v1 list filter).
+INTEREST_VALUES = ("INTERESTED", "MAYBE_LATER", "NOT_INTERESTED", "NOT_MARKED")
+DUPLICATE_CODE = "E_DUPLICATE"
+DUPLICATE_IN_CAMPAIGN = "DUPLICATE"

@@ -201,3 +201,48 @@ def test_row_latency_grows_with_the_page(make_simulator: Any) -> None:
     started = time.monotonic()
     assert len(get(sim, "/rest/v1/prospects", per_page=500).json()) == 500
     assert time.monotonic() - started >= 500 * 0.002
+
+
+def _add_to_campaign(sim: Simulator, campaign: dict[str, Any], prospects: list[Any]) -> requests.Response:
+    return requests.post(
+        sim.base_url + "/rest/v1/add_prospects_campaign",
+        json={"campaign": campaign, "prospects": prospects},
+        headers={"x-api-key": sim.api_key},
+        timeout=30,
+    )
+
+
+def test_send_after_accepts_the_documented_percent_2b(simulator: Simulator) -> None:
+    running = next(c for c in simulator.account.campaigns.values() if c.status == "RUNNING" and c.steps)
+    later = simulator.clock.now() + timedelta(days=2)
+    send_after = later.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S%z").replace("+", "%2B")
+    answer = _add_to_campaign(
+        simulator, {"campaign_id": running.id, "send_after": send_after}, [{"email": "pct@example.org"}]
+    )
+    assert answer.status_code == 200, answer.text
+    pid = answer.json()["prospects"][0]["id"]
+    simulator.account.simulate(86_400)
+    assert simulator.account.memberships[(pid, running.id)].sent == 0
+
+
+def test_an_email_repeated_in_one_campaign_request_is_a_duplicate(simulator: Simulator) -> None:
+    cid = next(iter(simulator.account.campaigns))
+    answer = _add_to_campaign(simulator, {"campaign_id": cid}, [{"email": "twice@example.org"}] * 2)
+    assert answer.status_code == 200, answer.text
+    first, second = answer.json()["prospects"]
+    assert second == {
+        "email": "twice@example.org",
+        "id": first["id"],
+        "status": "ERROR",
+        "code": "E_DUPLICATE",
+        "msg": "Duplicate. The prospect has been added to your prospect base before.",
+    }
+    assert sum(p.fields["email"] == "twice@example.org" for p in simulator.account.prospects.values()) == 1
+
+
+@pytest.mark.parametrize("field", ["status", "interested"])
+def test_a_non_text_enum_value_is_a_wrong_param(simulator: Simulator, field: str) -> None:
+    cid = next(iter(simulator.account.campaigns))
+    answer = _add_to_campaign(simulator, {"campaign_id": cid}, [{"email": "odd@example.org", field: ["x"]}])
+    assert answer.status_code == 400
+    assert v1_error(answer)[0] == "E_WRONG_PARAM"
