@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+from dlt.sources.helpers.rest_client.typing import HTTPMethod
 from requests import Response
 from requests.exceptions import ChunkedEncodingError, ConnectionError, ContentDecodingError, Timeout
 
@@ -218,12 +219,29 @@ class WoodpeckerClient:
         return now
 
     def get(self, path: str, params: Mapping[str, Any] | None, resource: str) -> Answer:
-        """GET `path` with retries; one request in flight across the whole source.
+        """GET `path` with retries; one request in flight across the whole source (see `request`)."""
+        return self.request("GET", path, resource, params=params)
+
+    def post(self, path: str, body: Any, resource: str) -> Answer:
+        """POST `body` as JSON to `path` with the same retries as GET (see `request`)."""
+        return self.request("POST", path, resource, json_body=body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        resource: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Answer:
+        """Send one request with retries; one request in flight across the whole source.
 
         Args:
+            method: `GET` or `POST`.
             path: Path below the base URL, e.g. `/rest/v1/prospects`.
-            params: Query parameters (encoded by requests: `+` → `%2B`, `,` → `%2C`).
             resource: Resource name the request is counted under.
+            params: Query parameters (encoded by requests: `+` → `%2B`, `,` → `%2C`).
+            json_body: JSON body of a POST.
 
         Returns:
             The successful answer.
@@ -236,16 +254,21 @@ class WoodpeckerClient:
             self._resource = resource
             self._reasons = []
             self._parsed = None
-            logger.debug("GET %s params=%s (%s)", path, dict(params or {}), resource)
+            logger.debug("%s %s params=%s (%s)", method, path, dict(params or {}), resource)
             try:
-                response = self._rest.get(path, params=dict(params or {}))
+                if method == "GET":
+                    response = self._rest.get(path, params=dict(params or {}))
+                else:
+                    response = self._rest.request(
+                        path, cast(HTTPMethod, method), params=dict(params or {}), json=json_body
+                    )
             except RETRYABLE_EXCEPTIONS as exc:
                 self._book_retries()
                 raise ApiError(
                     0,
                     type(exc).__name__,
                     "no complete answer",
-                    "GET",
+                    method,
                     path,
                     note=f"gave up after {len(self._reasons)} attempts; try again later",
                 ) from None
@@ -263,7 +286,7 @@ class WoodpeckerClient:
                 status,
                 code or final_reason,
                 message,
-                "GET",
+                method,
                 path,
                 note=f"gave up after {len(self._reasons)} attempts; try again later",
             )
@@ -272,7 +295,7 @@ class WoodpeckerClient:
             raise AuthenticationError(status, code or settings.AUTH_CODES[status], message)
         if not 200 <= status < 300:
             code, message = error_details(_json_or_none(response), response.text)
-            raise ApiError(status, code or f"HTTP {status}", message, "GET", path)
+            raise ApiError(status, code or f"HTTP {status}", message, method, path)
         if body is None and status != 204 and response.content.strip():
             body = orjson.loads(response.content)
         server_time = _parse_date(response.headers) or fetched_at
