@@ -45,9 +45,7 @@ class ReceiverServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(
-        self, address: tuple[str, int], spool: SpoolWriter, token: str, max_body_bytes: int
-    ) -> None:
+    def __init__(self, address: tuple[str, int], spool: SpoolWriter, token: str, max_body_bytes: int) -> None:
         super().__init__(address, ReceiverHandler)
         self.spool = spool
         self.token = token
@@ -163,7 +161,8 @@ def check_token(token: str | None) -> str:
     if not token or len(token) < MIN_TOKEN_CHARS:
         raise ValueError(
             f"the receiver needs a secret token of at least {MIN_TOKEN_CHARS} characters "
-            "(--token or WOODPECKER_WEBHOOK_TOKEN); e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            "(--token or WOODPECKER_WEBHOOK_TOKEN); make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(24))'"
         )
     if not all(c.isalnum() or c in "-_" for c in token):
         raise ValueError("the token may hold letters, digits, '-' and '_' only (it goes into a URL path)")

@@ -31,10 +31,10 @@ from .webhooks import Delivery, WebhookOutbox
 
 __all__ = [
     "DEFAULT_API_KEY",
-    "Delivery",
     "FAULT_KINDS",
     "NO_ADDON_API_KEY",
     "Account",
+    "Delivery",
     "FaultInjector",
     "GroundTruth",
     "RequestRecord",

@@ -52,7 +52,6 @@ from .normalise import (
 )
 from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, ValueOf
 from .progress import RunStats
-from .webhook_events import webhook_events_resource
 from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
     CAMPAIGN_PROSPECTS_SPEC,
@@ -66,6 +65,7 @@ from .schema import (
     PROSPECTS_SPEC,
     REJECTED_RECORDS_COLUMNS,
 )
+from .webhook_events import webhook_events_resource
 
 __all__ = ["woodpecker_source"]
 

@@ -13,10 +13,12 @@ Readers take complete lines only (ending in a newline), so they may read a segme
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,9 +160,6 @@ class SpoolWriter:
     """
 
     def __init__(self, spool_dir: Path, segment_max_bytes: int = SEGMENT_MAX_BYTES) -> None:
-        import fcntl
-        import threading
-
         self.spool_dir = spool_dir
         self.segment_max_bytes = segment_max_bytes
         spool_dir.mkdir(parents=True, exist_ok=True)
@@ -200,8 +199,7 @@ class SpoolWriter:
         """
         ids = [event_id(e) for e in events]
         data = b"".join(
-            json.dumps({"id": i, "received_at": received_at, "event": e}, ensure_ascii=False).encode()
-            + b"\n"
+            json.dumps({"id": i, "received_at": received_at, "event": e}, ensure_ascii=False).encode() + b"\n"
             for i, e in zip(ids, events, strict=True)
         )
         with self._mutex:

@@ -21,6 +21,7 @@ from simulator import Simulator, SimulatorConfig
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-0123456789abcdef"
 # Retries every 50 ms, at most 0.4 s apart: a restarted receiver gets the backlog within a second.
+SERVE = (sys.executable, "-m", "pipelines.cli", "webhooks", "serve")
 FAST_RETRIES = {"webhook_retry_base_s": 0.05, "webhook_retry_max_s": 0.4, "webhook_timeout_s": 5.0}
 
 
@@ -69,8 +70,7 @@ class Receiver:
 def start_receiver(spool: Path, port: int, *extra: str) -> Receiver:
     """Start a receiver and wait until it answers its health check."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "webhooks", "serve"]
-        + ["--port", str(port), "--spool", str(spool), "--token", TOKEN, *extra],
+        [*SERVE, "--port", str(port), "--spool", str(spool), "--token", TOKEN, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

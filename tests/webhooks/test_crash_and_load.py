@@ -25,11 +25,8 @@ EVENTS = "campaign_sent,email_opened,link_clicked,prospect_replied,prospect_boun
 
 
 def _subscribe(sim: Simulator, url: str) -> None:
-    code = main(
-        ["webhooks", "subscribe", "--url", url, "--events", EVENTS]
-        + ["--base-url", sim.base_url, "--api-key", sim.api_key]
-    )
-    assert code == 0
+    api = ["--base-url", sim.base_url, "--api-key", sim.api_key]
+    assert main(["webhooks", "subscribe", "--url", url, "--events", EVENTS, *api]) == 0
 
 
 def _load(sim: Simulator, tmp_path: Path, resources: list[str] | None, transform: bool) -> None:
@@ -57,7 +54,9 @@ def _truth(sim: Simulator) -> dict[str, dict[str, Any]]:
     """Acknowledged payloads by their content hash (every one distinct in these scenarios)."""
     acknowledged = sim.webhooks.acknowledged()
     by_id = {event_id(d.payload): d.payload for d in acknowledged}
-    assert len(by_id) == len(acknowledged), "two generated events are identical: the test cannot tell them apart"
+    assert len(by_id) == len(acknowledged), (
+        "two generated events are identical: the test cannot tell them apart"
+    )
     return by_id
 
 
