@@ -21,7 +21,9 @@ from .normalise import parse_timestamp
 from .schema import WEBHOOK_EVENTS_COLUMNS
 from .webhook_spool import SpoolLine, SpoolPosition, read_spool
 
-POSITION = "spool_position"
+# Resource state keys: the segment number and byte offset after the last line read (scalars, so that
+# `woodpecker-etl status` shows them).
+SEGMENT, OFFSET = "spool_segment", "spool_offset"
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -84,7 +86,7 @@ def webhook_events(spool_dir: str) -> Iterator[list[dict[str, Any]]]:
         Batches of rows; the read position is saved after each batch.
     """
     state = dlt.current.resource_state()
-    start = SpoolPosition.from_state(state.get(POSITION))
+    start = SpoolPosition(int(state.get(SEGMENT, 0)), int(state.get(OFFSET, 0)))
     seen: set[str] = set()
     for lines, position in read_spool(Path(spool_dir), start):
         rows = []
@@ -92,7 +94,7 @@ def webhook_events(spool_dir: str) -> Iterator[list[dict[str, Any]]]:
             if line.id not in seen:
                 seen.add(line.id)
                 rows.append(event_row(line))
-        state[POSITION] = position.as_state()
+        state[SEGMENT], state[OFFSET] = position.segment, position.offset
         if rows:
             yield rows
 

@@ -76,17 +76,6 @@ class SpoolPosition:
     segment: int = 0
     offset: int = 0
 
-    @classmethod
-    def from_state(cls, value: Any) -> SpoolPosition:
-        """The position kept in dlt state (a dict), or the start of the spool."""
-        if isinstance(value, dict):
-            return cls(int(value.get("segment", 0)), int(value.get("offset", 0)))
-        return cls()
-
-    def as_state(self) -> dict[str, int]:
-        """The position as a JSON-friendly dict."""
-        return {"segment": self.segment, "offset": self.offset}
-
 
 @dataclass(frozen=True)
 class SpoolLine:
