@@ -286,7 +286,8 @@ class WebhookOutbox:
             self._busy = False
             queue = self._queues.get(key)
             failures = 0 if ok else self._failures.get(key, 0) + 1
-            if queue is not None and ok:
+            if ok:
+                # acknowledged even when the pair was unsubscribed meanwhile: the receiver has them
                 for delivery in items:
                     delivery.state = ACKNOWLEDGED
                     if queue and queue[0] is delivery:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,7 +14,7 @@ from simulator import Simulator
 from simulator import model as m
 from simulator.webhooks import MAX_BATCH
 
-from .conftest import generate_activity
+from .conftest import FAST_RETRIES, generate_activity
 
 
 class Scripted(ThreadingHTTPServer):
@@ -130,3 +130,16 @@ def test_payload_shape_and_first_open_only(webhook_sim: Simulator, scripted: Any
     assert {"campaign_id", "campaign_name", "step", "step_type", "emails_sent"} <= set(sample["prospect"])
     clicks = [p for p in payloads if p["method"] == "link_clicked"]
     assert clicks and all(p["click_url"].startswith("https://") for p in clicks)
+
+
+def test_repeated_failures_unsubscribe_when_configured(
+    make_simulator: Callable[..., Simulator], scripted: Any
+) -> None:
+    sim = make_simulator(**FAST_RETRIES, webhook_max_failures=3)
+    failing = scripted([500] * 50)
+    _subscribe(sim, failing.url, "campaign_sent")
+    generate_activity(sim, new_prospects=30, days=2)
+    assert sim.webhooks.wait_idle(30)
+    assert sim.account.webhooks == []
+    assert [status for status, _ in failing.bodies] == [500, 500, 500]
+    assert {d.state for d in sim.webhooks.deliveries} == {"dropped"}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import build_parser, main
+from pipelines.commands import options_from_args
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator
 from sources.woodpecker.settings import WEBHOOK_EVENT_NAMES
@@ -69,3 +72,9 @@ def test_all_events_and_unknown_names(simulator: Simulator, capsys: pytest.Captu
     assert _pairs(simulator) == {(URL, event) for event in WEBHOOK_EVENT_NAMES}
     assert _cli(simulator, "subscribe", "--url", URL, "--events", "email_openned") == ExitCode.CONFIGURATION
     assert "Unknown webhook event(s) email_openned" in capsys.readouterr().err
+
+
+def test_load_takes_the_spool_from_the_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["load", "--webhook-spool", str(tmp_path)])
+    assert options_from_args(args).source_options == {"webhook_spool": str(tmp_path)}
+    assert options_from_args(build_parser().parse_args(["load"])).source_options == {}
