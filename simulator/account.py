@@ -6,6 +6,7 @@ import heapq
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from . import model as m
@@ -21,6 +22,8 @@ CLICK_URLS = (
     "https://example.com/case-study",
     "https://calendly.com/demo/30min",
 )
+# A generated first email: when it is due, to whom, in which membership and campaign.
+FirstSend = tuple[int, Prospect, Membership, Campaign]
 
 
 class Account:
@@ -74,32 +77,37 @@ class Account:
                 else:
                     self._apply(Event(ts, pid, cid, kind, *payload))
 
-    def start_sends(self, sends: list[tuple[int, int, int]]) -> None:
-        """Schedule first emails `(ts, prospect_id, campaign_id)`; those due by now happen at once.
+    def start_sends(self, sends: list[FirstSend]) -> None:
+        """Schedule first emails `(ts, prospect, membership, campaign)`; those due by now happen at once.
 
         Due sends run in time order with their whole chain of follow-ups (what a heap would do, since
         everything a due send causes up to now is applied immediately), without a heap of millions.
+        The list is sorted in place by time only; sends due in the same second keep the caller's order.
         """
         now = self.clock.ts()
+        sends.sort(key=itemgetter(0))
         with self.lock:
-            for ts, pid, cid in sorted(sends):
+            for ts, p, ms, camp in sends:
                 if ts <= now:
-                    self._send(ts, pid, cid, now)
+                    self._chain(ts, p, ms, camp, now)
                 else:
-                    self._schedule(ts, "send", pid, cid)
+                    self._schedule(ts, "send", p.id, camp.id)
 
     def _send(self, ts: int, pid: int, cid: int, until: int) -> None:
         """Send the membership's next step at `ts`, then its follow-ups that fall due by `until`."""
         ms = self.memberships.get((pid, cid))
         camp = self.campaigns.get(cid)
         p = self.prospects.get(pid)
-        if ms is None or camp is None or p is None:
-            return
+        if ms is not None and camp is not None and p is not None:
+            self._chain(ts, p, ms, camp, until)
+
+    def _chain(self, ts: int, p: Prospect, ms: Membership, camp: Campaign, until: int) -> None:
+        """Send a step at `ts` and the follow-ups due by `until`; schedule the first one that is not."""
         next_ts = self._send_step(ts, p, ms, camp, until)
         while next_ts is not None and next_ts <= until:
             next_ts = self._send_step(next_ts, p, ms, camp, until)
         if next_ts is not None:
-            self._schedule(next_ts, "send", pid, cid)
+            self._schedule(next_ts, "send", p.id, camp.id)
 
     def _send_step(self, ts: int, p: Prospect, ms: Membership, camp: Campaign, until: int) -> int | None:
         """Send one step at `ts` and sample what follows from it; the time of the next step, if any."""

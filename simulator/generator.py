@@ -8,7 +8,7 @@ import unicodedata
 import uuid
 from functools import cache
 
-from .account import Account
+from .account import Account, FirstSend
 from .clock import VirtualClock
 from .config import SimulatorConfig
 from .model import CAMPAIGN_STATUSES, WRITABLE_FIELDS, Campaign, Membership, Prospect, Step
@@ -246,6 +246,50 @@ def generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
     return account
 
 
+def _enroll_all(
+    account: Account, campaigns: list[Campaign], rng: FastRandom, now: int, first_sends: list[FirstSend]
+) -> None:
+    """Enroll every prospect in a random number of campaigns; collect the first email of each."""
+    cap = len(campaigns)
+    rate = 1 / account.config.avg_memberships
+    expovariate, sample, randint = rng.expovariate, rng.sample, rng.randint
+    memberships, by_prospect = account.memberships, account.by_prospect
+    # Per campaign, what enrolling needs: id, creation, enrolment window, mailboxes, steps, sends at all.
+    shapes = {
+        camp.id: (
+            camp.status == "RUNNING",
+            camp.mailboxes,
+            len(camp.steps),
+            bool(camp.steps) and camp.status != "DRAFT",
+        )
+        for camp in campaigns
+    }
+    for p in account.prospects.values():
+        k = min(cap, int(expovariate(rate) + 0.5))
+        if not k:
+            continue
+        pid = p.id
+        mine: dict[int, Membership] = {}
+        for camp in sample(campaigns, k):
+            running, mailboxes, steps, sends = shapes[camp.id]
+            earliest = max(camp.created, p.created)
+            # A running campaign keeps enrolling until today, so some sequences are still under way;
+            # the others took their prospects within three weeks of starting.
+            window = now - earliest if running else 20 * 86_400
+            enrolled = earliest + randint(0, max(0, window))
+            if enrolled >= now:
+                continue
+            ms = Membership(pid, camp.id, enrolled, mailboxes[pid % len(mailboxes)], steps_total=steps)
+            memberships[(pid, camp.id)] = ms
+            mine[camp.id] = ms
+            if enrolled > p.updated:
+                p.updated = enrolled
+            if sends:
+                first_sends.append((enrolled + randint(60, 8 * 3600), p, ms, camp))
+        if mine:
+            by_prospect[pid] = mine
+
+
 def _generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
     account = Account(config, clock)
     rng = FastRandom(config.seed)
@@ -264,31 +308,9 @@ def _generate(config: SimulatorConfig, clock: VirtualClock) -> Account:
         camp = _make_campaign(index, rng, now, config)
         account.campaigns[camp.id] = camp
     campaigns = list(account.campaigns.values())
-    first_sends: list[tuple[int, int, int]] = []
+    first_sends: list[FirstSend] = []
     if campaigns and config.avg_memberships > 0:
-        cap = len(campaigns)
-        for p in account.prospects.values():
-            k = min(cap, int(rng.expovariate(1 / config.avg_memberships) + 0.5))
-            for camp in rng.sample(campaigns, k):
-                earliest = max(camp.created, p.created)
-                # A running campaign keeps enrolling until today, so some sequences are still under way;
-                # the others took their prospects within three weeks of starting.
-                window = now - earliest if camp.status == "RUNNING" else 20 * 86_400
-                enrolled = earliest + rng.randint(0, max(0, window))
-                if enrolled >= now:
-                    continue
-                ms = Membership(
-                    p.id,
-                    camp.id,
-                    enrolled,
-                    camp.mailboxes[p.id % len(camp.mailboxes)],
-                    steps_total=len(camp.steps),
-                )
-                account.memberships[(p.id, camp.id)] = ms
-                account.by_prospect.setdefault(p.id, {})[camp.id] = ms
-                p.updated = max(p.updated, enrolled)
-                if camp.steps and camp.status != "DRAFT":
-                    first_sends.append((enrolled + rng.randint(60, 8 * 3600), p.id, camp.id))
+        _enroll_all(account, campaigns, rng, now, first_sends)
     account.start_sends(first_sends)
     account.version += 1
     return account
