@@ -6,7 +6,8 @@ limit (411, 413), and be JSON: an array of event objects (the documented shape) 
 samples); anything else is 400. The answer is 200 only after every event of the body is written to the
 spool and fsynced, so an acknowledged event survives a crash and an unacknowledged one is sent again by
 Woodpecker (which retries with back-off). `GET /healthz` answers 200 while the spool is writable.
-SIGTERM and SIGINT stop accepting, let requests under way finish, and close the spool.
+SIGTERM and SIGINT stop accepting, let requests under way finish (idle keep-alive connections are
+closed within `SOCKET_TIMEOUT_S`), and close the spool.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ HOOK_PREFIX = "/hooks/"
 HEALTH_PATH = "/healthz"
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 MIN_TOKEN_CHARS = 16
+# Seconds a connection may stay silent (idle keep-alive, or a client sending slowly) before it is closed;
+# also bounds how long a stop waits for idle connections.
+SOCKET_TIMEOUT_S = 10.0
 # Woodpecker batches at most 100 events per POST; a body with many more is not from Woodpecker.
 MAX_EVENTS_PER_BODY = 1_000
 
@@ -51,6 +55,7 @@ class ReceiverServer(ThreadingHTTPServer):
         self.token = token
         self.max_body_bytes = max_body_bytes
         self.accepted = 0
+        self.stopping = False
         self._count_lock = threading.Lock()
 
     def count(self, n: int) -> None:
@@ -78,10 +83,11 @@ class ReceiverHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "woodpecker-etl-webhooks"
     sys_version = ""
+    timeout = SOCKET_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log without the request line: the path carries the token."""
-        logger.debug("%s %s", self.address_string(), format % args if "%" in format else format)
+        logger.debug("%s %s", self.address_string(), format % args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Request lines are not logged: they would put the token in the log."""
@@ -121,6 +127,8 @@ class ReceiverHandler(BaseHTTPRequestHandler):
             self._answer(503, {"error": "could not store the events"})
             return
         self.server.count(len(events))
+        if self.server.stopping:
+            self.close_connection = True
         self._answer(200, {"accepted": len(events)})
 
     def do_PUT(self) -> None:
@@ -192,6 +200,7 @@ def serve(
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # shutdown() waits for serve_forever to return, so it must not run in the thread serving.
+        server.stopping = True
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}

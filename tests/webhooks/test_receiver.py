@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from pipelines.exit_codes import ExitCode
+from pipelines.webhook_receiver import SOCKET_TIMEOUT_S
 from sources.woodpecker.webhook_spool import (
     SpoolPosition,
     SpoolWriter,
@@ -85,6 +87,16 @@ def test_sigterm_stops_gracefully_and_a_second_receiver_cannot_share_the_spool(r
     assert code == 0
     assert "Stopped; 1 events accepted." in output
     assert TOKEN not in output
+
+
+def test_sigterm_does_not_wait_forever_for_an_idle_keep_alive_connection(receivers: Any) -> None:
+    receiver = receivers()
+    with requests.Session() as session:  # keeps its connection open after the answer
+        assert session.post(receiver.url, json=[EVENT], timeout=5).status_code == 200
+        started = time.monotonic()
+        code, output = receiver.terminate()
+        assert code == 0 and "Stopped; 1 events accepted." in output
+        assert time.monotonic() - started < SOCKET_TIMEOUT_S + 5
 
 
 def test_a_short_token_is_refused(tmp_path: Path) -> None:
