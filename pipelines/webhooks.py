@@ -28,17 +28,18 @@ def redact_url(url: str) -> str:
 
 
 def _client(args: argparse.Namespace) -> WoodpeckerClient:
-    api_key = args.api_key or os.environ.get("SOURCES__WOODPECKER__API_KEY")
-    if not api_key:
-        import dlt
+    """The source's HTTP client, configured like a load: flags, then environment, then `.dlt/`."""
+    import dlt
 
-        api_key = dlt.secrets.get("sources.woodpecker.api_key")
+    api_key = args.api_key or dlt.secrets.get("sources.woodpecker.api_key")
     if not api_key:
         raise CliError(
             f"No Woodpecker API key: pass --api-key or set {source_settings.SECRET_LOCATION_HINT}.",
             ExitCode.CONFIGURATION,
         )
-    base_url = args.base_url or source_settings.DEFAULT_BASE_URL
+    base_url = (
+        args.base_url or dlt.config.get("sources.woodpecker.base_url") or source_settings.DEFAULT_BASE_URL
+    )
     return WoodpeckerClient(str(api_key), base_url, RunStats(), backoff_factor=args.backoff_factor)
 
 

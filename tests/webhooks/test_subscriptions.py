@@ -78,3 +78,12 @@ def test_load_takes_the_spool_from_the_command_line(tmp_path: Path) -> None:
     args = build_parser().parse_args(["load", "--webhook-spool", str(tmp_path)])
     assert options_from_args(args).source_options == {"webhook_spool": str(tmp_path)}
     assert options_from_args(build_parser().parse_args(["load"])).source_options == {}
+
+
+def test_a_missing_api_key_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .dlt/secrets.toml here
+    monkeypatch.delenv("SOURCES__WOODPECKER__API_KEY", raising=False)
+    assert main(["webhooks", "list", "--base-url", "http://127.0.0.1:9"]) == ExitCode.CONFIGURATION
+    assert "No Woodpecker API key" in capsys.readouterr().err
