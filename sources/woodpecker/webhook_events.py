@@ -49,9 +49,9 @@ def event_row(line: SpoolLine) -> dict[str, Any]:
     Campaign fields are `""` when an event is not tied to a campaign (reference section 8); they become
     None. The whole event stays in `payload`.
     """
-    event = line.event if isinstance(line.event, Mapping) else {}
-    prospect = event.get("prospect") if isinstance(event.get("prospect"), Mapping) else {}
-    assert isinstance(prospect, Mapping)
+    event: Mapping[str, Any] = line.event if isinstance(line.event, Mapping) else {}
+    nested = event.get("prospect")
+    prospect: Mapping[str, Any] = nested if isinstance(nested, Mapping) else {}
     email = prospect.get("email")
     url = event.get("click_url")
     return {
