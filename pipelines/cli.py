@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--no-transform", action="store_true", help="do not rebuild the engagement tables")
     load.add_argument(
+        "--webhook-spool",
+        default=None,
+        metavar="DIR",
+        help="also load the events the webhook receiver spooled in DIR (or sources.woodpecker.webhook_spool)",
+    )
+    load.add_argument(
         "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
     )
     _add_destination_args(load)
@@ -97,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--campaigns", type=int, default=settings.DEMO_CAMPAIGNS)
     demo.add_argument("--seed", type=int, default=settings.DEMO_SEED)
     demo.add_argument("--duckdb-path", default=settings.DEMO_DUCKDB_PATH)
+
+    from .webhooks import add_parser
+
+    add_parser(commands)
     return parser
 
 
@@ -118,6 +128,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.status(args)
     if args.command == "push":
         return commands.push(args)
+    if args.command == "webhooks":
+        from . import webhooks
+
+        return webhooks.dispatch(args)
     return commands.demo(args)
 
 

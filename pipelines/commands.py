@@ -23,6 +23,7 @@ def _step(message: str) -> None:
 def options_from_args(args: argparse.Namespace) -> LoadOptions:
     """Map parsed arguments to `LoadOptions`."""
     resources = getattr(args, "resources", None)
+    spool = getattr(args, "webhook_spool", None)
     return LoadOptions(
         api_key=getattr(args, "api_key", None),
         base_url=getattr(args, "base_url", None),
@@ -35,6 +36,7 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         full_refresh=getattr(args, "full_refresh", False),
         reconcile=True if getattr(args, "reconcile", False) else None,
         transform=not getattr(args, "no_transform", False),
+        source_options={"webhook_spool": spool} if spool else {},
     )
 
 

@@ -32,4 +32,8 @@ SOURCE_TABLES: Final = (
     "campaign_stats",
     "prospect_opens",
     "prospect_clicks",
+    "webhook_events",
 )
+
+# Default port of `woodpecker-etl webhooks serve`.
+WEBHOOK_PORT: Final = 8780

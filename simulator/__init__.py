@@ -27,17 +27,20 @@ from .faults import FaultInjector
 from .generator import generate
 from .server import RequestRecord, WoodpeckerServer
 from .truth import GroundTruth, snapshot
+from .webhooks import Delivery, WebhookOutbox
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FAULT_KINDS",
     "NO_ADDON_API_KEY",
     "Account",
+    "Delivery",
     "FaultInjector",
     "GroundTruth",
     "RequestRecord",
     "Simulator",
     "SimulatorConfig",
+    "WebhookOutbox",
 ]
 
 
@@ -53,24 +56,36 @@ class Simulator:
         gc.freeze()
         self._server = WoodpeckerServer((host, port), self.account, self.config)
         self._thread: threading.Thread | None = None
+        self._deliverer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Simulator:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="woodpecker-sim", daemon=True)
         self._thread.start()
+        self._start_deliverer()
         return self
 
+    def _start_deliverer(self) -> None:
+        self._deliverer = threading.Thread(
+            target=self.account.outbox.run, name="woodpecker-sim-webhooks", daemon=True
+        )
+        self._deliverer.start()
+
     def serve_forever(self) -> None:
-        """Serve in the calling thread (the command line uses this)."""
+        """Serve in the calling thread (the command line uses this); webhooks go out from a thread."""
+        self._start_deliverer()
         self._server.serve_forever()
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
         self._server.shutdown()
         self._server.server_close()
+        self.account.outbox.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._deliverer is not None:
+            self._deliverer.join(timeout=10)
         gc.unfreeze()
 
     def __enter__(self) -> Simulator:
@@ -111,6 +126,11 @@ class Simulator:
     def on_request(self, callback: Callable[[RequestRecord], Any]) -> None:
         """Call `callback(record)` before each authenticated request is answered (mutate mid-scan here)."""
         self._server.callbacks.append(callback)
+
+    @property
+    def webhooks(self) -> WebhookOutbox:
+        """Webhook deliveries: every payload queued for a subscribed URL, with its state (ground truth)."""
+        return self.account.outbox
 
     def truth(self) -> GroundTruth:
         """The account as it is now, and engagement aggregates from its event log."""

@@ -14,6 +14,7 @@ from .clock import VirtualClock
 from .config import SimulatorConfig
 from .model import Campaign, Event, Membership, Prospect
 from .rand import FastRandom
+from .webhooks import WebhookOutbox
 
 CLICK_URLS = (
     "https://woodpecker.co/",
@@ -46,6 +47,8 @@ class Account:
         self.deleted_prospects: set[int] = set()
         self.deleted_campaigns: dict[int, Campaign] = {}
         self.webhooks: list[dict[str, str]] = []
+        self.outbox = WebhookOutbox(config)
+        self.outbox.account = self
         self.version = 0
         self.next_prospect_id = 1_091_100_000
         self._queue: list[tuple[int, int, str, int, int, Any]] = []
@@ -230,6 +233,8 @@ class Account:
         p.version += 1
         if (kind not in m.AUTOMATIC_EVENTS or self.config.auto_bumps_updated) and ts > p.updated:
             p.updated = ts
+        if self.webhooks:  # an empty list when nobody subscribed: generation pays one truth test
+            self.outbox.publish(self, ev, p, ms)
 
     # ----------------------------------------------------------------- mutations
     def advance(self, seconds: float) -> None:

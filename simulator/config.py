@@ -47,6 +47,12 @@ class SimulatorConfig:
         queue_max_wait_s: How long a queued request waits for its turn in "queue" mode.
         history_days: How far back the generated history reaches.
         port: Port to bind on 127.0.0.1 (0 = ephemeral).
+        firm_id: The account's `firm_id` in webhook payloads.
+        webhook_retry_base_s: First wait (real seconds) before a failed webhook POST is repeated; each
+            further failure of the same pair doubles it.
+        webhook_retry_max_s: Longest wait between two webhook attempts.
+        webhook_max_failures: Failures in a row after which a pair is unsubscribed (0 = never).
+        webhook_timeout_s: How long a webhook POST waits for the receiver's answer.
     """
 
     seed: int = 7
@@ -68,6 +74,11 @@ class SimulatorConfig:
     slow_fault_s: float = 5.0
     queue_max_wait_s: float = 15.0
     port: int = 0
+    firm_id: int = 456_789
+    webhook_retry_base_s: float = 1.0
+    webhook_retry_max_s: float = 60.0
+    webhook_max_failures: int = 0
+    webhook_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.rate_limit not in ("reject", "queue"):

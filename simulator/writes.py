@@ -295,6 +295,7 @@ def unsubscribe(account: Account, body: Any) -> None:
         account.webhooks[:] = [
             h for h in account.webhooks if not (h["target_url"] == target and h["event"] == event)
         ]
+    account.outbox.drop(target, event)
 
 
 def _webhook_body(body: Any) -> tuple[str, str]:

@@ -63,12 +63,14 @@ class SourceInputs:
 
     Attributes:
         sql: Raw table name → parenthesised SELECT with the contract's columns.
-        missing_tables: Raw tables that do not exist (read as empty).
+        missing_tables: Raw tables that do not exist (read as empty), optional ones excepted.
+        absent_optional_tables: Optional raw tables (`settings.OPTIONAL_SOURCES`) that do not exist.
         missing_columns: Raw table → contract columns it lacks (read as NULL).
     """
 
     sql: dict[str, str] = field(default_factory=dict)
     missing_tables: list[str] = field(default_factory=list)
+    absent_optional_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -92,7 +94,10 @@ def source_inputs(
     for table, columns in contract.items():
         actual = existing.get(table)
         if actual is None:
-            result.missing_tables.append(table)
+            if table in settings.OPTIONAL_SOURCES:
+                result.absent_optional_tables.append(table)
+            else:
+                result.missing_tables.append(table)
             projection = ", ".join(column_expression(c, t, None) for c, t in columns.items())
             result.sql[table] = f"(SELECT {projection} WHERE 1 = 0)"
             continue

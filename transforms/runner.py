@@ -51,6 +51,7 @@ class BuildReport:
         model_seconds: Wall time per model (its `__build` statement).
         publish_seconds: Wall time of the transaction that replaces the published objects.
         missing_tables: Raw tables that did not exist and were read as empty.
+        absent_optional_tables: Optional raw tables (webhook events) that did not exist, read as empty.
         missing_columns: Raw table → columns that did not exist and were read as NULL.
     """
 
@@ -62,6 +63,7 @@ class BuildReport:
     model_seconds: dict[str, float] = field(default_factory=dict)
     publish_seconds: float = 0.0
     missing_tables: list[str] = field(default_factory=list)
+    absent_optional_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -226,6 +228,7 @@ class _Build:
         report = BuildReport(self.dataset, self.dialect)
         inputs = self.prepare()
         report.missing_tables = list(inputs.missing_tables)
+        report.absent_optional_tables = list(inputs.absent_optional_tables)
         report.missing_columns = dict(inputs.missing_columns)
         self.drop_build_objects()
         with self.session_settings():

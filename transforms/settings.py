@@ -154,7 +154,23 @@ SOURCES: Final[dict[str, dict[str, str]]] = {
         "clicked_at": TIMESTAMPTZ,
         **_BOOKKEEPING,
     },
+    # Events a webhook receiver spooled (optional: absent unless webhooks are set up).
+    "webhook_events": {
+        "event_id": TEXT,
+        "event": TEXT,
+        "prospect_id": BIGINT,
+        "campaign_id": BIGINT,
+        "step": BIGINT,
+        "occurred_at": TIMESTAMPTZ,
+        "email": TEXT,
+        "url": TEXT,
+        "received_at": TIMESTAMPTZ,
+    },
 }
+
+# Raw tables that exist only when a feature is on (webhooks): read as empty when absent, and not reported
+# as missing.
+OPTIONAL_SOURCES: Final = ("webhook_events",)
 
 # The published tables a build reports row counts for.
 MARTS: Final = (

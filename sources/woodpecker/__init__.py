@@ -65,6 +65,7 @@ from .schema import (
     PROSPECTS_SPEC,
     REJECTED_RECORDS_COLUMNS,
 )
+from .webhook_events import webhook_events_resource
 
 __all__ = ["woodpecker_source"]
 
@@ -112,6 +113,7 @@ def woodpecker_source(
     request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
     backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
+    webhook_spool: str | None = None,
     run_stats: RunStats | None = None,
 ) -> Sequence[DltResource]:
     """Load a Woodpecker account.
@@ -129,11 +131,13 @@ def woodpecker_source(
         request_timeout: Seconds to wait for an answer.
         max_attempts: Attempts per request, the first included.
         backoff_factor: Exponential back-off factor in seconds (0 = retry at once).
+        webhook_spool: Spool directory of the webhook receiver (`sources.woodpecker.webhook_spool`);
+            when set, the `webhook_events` resource loads it, else webhook events are skipped.
         run_stats: Counters for progress output; a private one is used when None.
 
     Returns:
         The resources, in the order they run: campaigns, prospects, campaign_prospects, prospect_opens,
-        prospect_clicks, campaign_stats.
+        prospect_clicks, campaign_stats, and webhook_events when a spool is configured.
     """
     if not 1 <= per_page <= settings.MAX_PER_PAGE:
         raise ConfigurationError(f"per_page must be between 1 and {settings.MAX_PER_PAGE}, got {per_page}.")
@@ -163,6 +167,7 @@ def woodpecker_source(
         prospect_opens(ctx),
         prospect_clicks(ctx),
         campaign_stats(ctx),
+        *webhook_events_resource(webhook_spool),
     )
 
 

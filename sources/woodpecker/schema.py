@@ -163,3 +163,9 @@ PROSPECT_CLICKS_COLUMNS: TTableSchemaColumns = {
     **_cols(prospect_id="bigint", campaign_id="bigint", url="text", clicked_at="timestamp"),
     **_bookkeeping(deleted_at=False),
 }
+
+WEBHOOK_EVENTS_COLUMNS: TTableSchemaColumns = {
+    **_cols(event_id="text", event="text", prospect_id="bigint", campaign_id="bigint", step="bigint"),
+    **_cols(occurred_at="timestamp", email="text", url="text", firm_id="bigint"),
+    **_cols(received_at="timestamp", payload="json"),
+}

@@ -51,6 +51,37 @@ CAMPAIGN_PROSPECTS = "campaign_prospects"
 CAMPAIGN_STATS = "campaign_stats"
 PROSPECT_OPENS = "prospect_opens"
 PROSPECT_CLICKS = "prospect_clicks"
+WEBHOOK_EVENTS = "webhook_events"
+
+# Webhook subscriptions (reference section 8).
+WEBHOOK_SUBSCRIBE_PATH = "/rest/v1/webhooks/subscribe"
+WEBHOOK_UNSUBSCRIBE_PATH = "/rest/v1/webhooks/unsubscribe"
+WEBHOOK_LIST_PATH = "/rest/v2/webhooks"
+WEBHOOK_MAX_URLS_PER_EVENT = 3
+# The eleven events of the old API document, then those of the developer portal and integrations.
+WEBHOOK_EVENT_NAMES = (
+    "prospect_replied",
+    "link_clicked",
+    "email_opened",
+    "prospect_bounced",
+    "prospect_invalid",
+    "prospect_interested",
+    "campaign_sent",
+    "prospect_maybe_later",
+    "prospect_not_interested",
+    "prospect_autoreplied",
+    "followup_after_autoreply",
+    "secondary_replied",
+    "prospect_saved",
+    "campaign_paused_by_bounce_shield",
+    "prospect_non_responsive",
+    "prospect_blacklisted",
+    "prospect_opt_out",
+    "campaign_completed",
+    "task_created",
+    "task_done",
+    "task_ignored",
+)
 
 # Tables whose rows disappear in Woodpecker without a trace and are reconciled by a full scan.
 RECONCILED_TABLES = (CAMPAIGNS, PROSPECTS, CAMPAIGN_PROSPECTS)

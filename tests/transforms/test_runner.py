@@ -178,7 +178,8 @@ def test_missing_optional_tables_build_empty_inputs(duck: duckdb.DuckDBPyConnect
 
 def test_empty_destination_builds_empty_marts(duck: duckdb.DuckDBPyConnection) -> None:
     report = build_models(duck, "fresh_dataset")
-    assert sorted(report.missing_tables) == sorted(settings.SOURCES)
+    assert sorted(report.missing_tables + report.absent_optional_tables) == sorted(settings.SOURCES)
+    assert report.absent_optional_tables == list(settings.OPTIONAL_SOURCES)
     assert report.rows_per_mart == dict.fromkeys(settings.MARTS, 0)
 
 

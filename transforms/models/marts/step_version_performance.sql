@@ -3,6 +3,10 @@
 -- settings come from the v2 campaign; the only engagement the list endpoints support at this grain
 -- is per STEP, derived from each membership's sent count, and is repeated on every version row of
 -- the step (do not sum it over versions). Per-version sends, opens and replies are not exposed.
+-- With webhook events loaded, the `step_event_*` columns count the events of each email step (matched
+-- on the payload's `step`, the email's position in the sequence): emails sent, first opens, clicks and
+-- replies, with the open, click and reply rates per email sent. Per step, like the columns above; NULL
+-- when no event of the campaign was received (webhooks off, or no subscription yet).
 WITH email_steps AS (
     SELECT
         s.campaign_id,
@@ -36,6 +40,25 @@ per_step AS (
     FROM email_steps AS es
     LEFT JOIN sends_histogram AS h ON h.campaign_id = es.campaign_id
     GROUP BY es.campaign_id, es.step_id, es.email_number
+),
+
+step_events AS (
+    SELECT
+        w.campaign_id,
+        w.step_number,
+        SUM(CASE WHEN w.event = 'campaign_sent' THEN 1 ELSE 0 END) AS sends,
+        SUM(CASE WHEN w.event = 'email_opened' THEN 1 ELSE 0 END) AS opens,
+        SUM(CASE WHEN w.event = 'link_clicked' THEN 1 ELSE 0 END) AS clicks,
+        SUM(CASE WHEN w.event = 'prospect_replied' THEN 1 ELSE 0 END) AS replies
+    FROM {{ ref('stg_woodpecker__webhook_events') }} AS w
+    WHERE w.campaign_id IS NOT NULL AND w.step_number IS NOT NULL
+    GROUP BY w.campaign_id, w.step_number
+),
+
+campaigns_with_events AS (
+    SELECT DISTINCT w.campaign_id
+    FROM {{ ref('stg_woodpecker__webhook_events') }} AS w
+    WHERE w.campaign_id IS NOT NULL
 ),
 
 first_step_tracking AS (
@@ -78,10 +101,20 @@ SELECT
     CAST(ps.bounced_at_step AS BIGINT) AS step_bounced_at,
     CASE
         WHEN ps.prospects_reached > 0 THEN CAST(ps.replied_after_step AS DOUBLE) / ps.prospects_reached
-    END AS step_reply_rate
+    END AS step_reply_rate,
+    CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.sends, 0) AS BIGINT) END AS step_event_sends,
+    CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.opens, 0) AS BIGINT) END AS step_event_opens,
+    CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.clicks, 0) AS BIGINT) END AS step_event_clicks,
+    CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.replies, 0) AS BIGINT) END
+        AS step_event_replies,
+    CASE WHEN se.sends > 0 THEN CAST(se.opens AS DOUBLE) / se.sends END AS step_event_open_rate,
+    CASE WHEN se.sends > 0 THEN CAST(se.clicks AS DOUBLE) / se.sends END AS step_event_click_rate,
+    CASE WHEN se.sends > 0 THEN CAST(se.replies AS DOUBLE) / se.sends END AS step_event_reply_rate
 FROM {{ ref('stg_woodpecker__campaign_steps') }} AS s
 INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = s.campaign_id
 LEFT JOIN {{ ref('stg_woodpecker__campaign_step_versions') }} AS v
     ON v.campaign_id = s.campaign_id AND v.step_id = s.step_id
 LEFT JOIN per_step AS ps ON ps.campaign_id = s.campaign_id AND ps.step_id = s.step_id
 LEFT JOIN first_step_tracking AS t ON t.campaign_id = s.campaign_id
+LEFT JOIN step_events AS se ON se.campaign_id = s.campaign_id AND se.step_number = ps.email_number
+LEFT JOIN campaigns_with_events AS ce ON ce.campaign_id = s.campaign_id
