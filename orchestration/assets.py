@@ -26,6 +26,7 @@ from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.extract.source import DltSource
 
+from pipelines.lake import is_lake
 from pipelines.runner import build_engagement_models
 from pipelines.settings import DUCKDB_PATH
 from sources.woodpecker import woodpecker_source
@@ -92,9 +93,10 @@ def mart_assets(
     @dg.multi_asset(specs=specs, name="woodpecker_marts")
     def woodpecker_marts(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         loaded = attached(pipeline)
-        flagged = apply_reconciliation(loaded)
-        if any(flagged.values()):
-            context.log.info(f"Marked deleted: {flagged}")
+        if not is_lake(loaded):  # Parquet files cannot be updated in place
+            flagged = apply_reconciliation(loaded)
+            if any(flagged.values()):
+                context.log.info(f"Marked deleted: {flagged}")
         report = build_engagement_models(loaded, duckdb_path)
         for mart in MARTS:
             yield dg.MaterializeResult(

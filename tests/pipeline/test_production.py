@@ -160,6 +160,15 @@ def test_lake_holds_the_truth_in_parquet_and_its_marts_equal_duckdb(
         duckdb.connect(str(duck_file), read_only=True) as from_duck,
     ):
         assert_same_marts(from_lake, from_duck, DATASET)
+    # `transform` alone rebuilds the marts from the Parquet files into any DuckDB file
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    args = ["--destination", "filesystem", "--duckdb-path", str(rebuilt), "--pipelines-dir"]
+    assert main(["transform", *args, str(tmp_path / "p_lake")]) == ExitCode.OK
+    with (
+        duckdb.connect(str(rebuilt), read_only=True) as from_lake,
+        duckdb.connect(str(duck_file), read_only=True) as from_duck,
+    ):
+        assert_same_marts(from_lake, from_duck, DATASET)
 
 
 def _clean_env() -> dict[str, str]:
