@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import dlt
@@ -31,13 +34,18 @@ EXACT = ("enrolled", "contacted", "emails_sent", "unique_opened", "unique_clicke
 def test_materialised_assets_hold_the_truth(make_simulator: Callable[..., Simulator], tmp_path: Path) -> None:
     sim = make_simulator(seed=21, prospects=300, campaigns=5)
     loader = Loader(sim, tmp_path, name="dagster")  # its pipeline: a DuckDB file in tmp_path
-    defs = woodpecker_definitions(
-        source_factory=lambda: woodpecker_source(
-            api_key=sim.api_key, base_url=sim.base_url, backoff_factor=0.0
-        ),
-        pipeline=loader.pipeline,
-        duckdb_path=str(tmp_path / "unused.duckdb"),
-    )
+
+    def definitions(**options: Any) -> dg.Definitions:
+        return woodpecker_definitions(
+            source_factory=lambda: woodpecker_source(
+                api_key=sim.api_key, base_url=sim.base_url, backoff_factor=0.0
+            ),
+            pipeline=loader.pipeline,
+            duckdb_path=str(tmp_path / "unused.duckdb"),
+            **options,
+        )
+
+    defs = definitions()
     graph = defs.resolve_asset_graph()
     load_keys = {k for k in graph.get_all_asset_keys() if k.path[0].startswith("dlt_")}
     assert {k.path[0] for k in load_keys} == {f"dlt_woodpecker_{r}" for r in RESOURCES}
@@ -66,17 +74,24 @@ def test_materialised_assets_hold_the_truth(make_simulator: Callable[..., Simula
     by_key = {m.asset_key: m.metadata["rows"].value for m in rows}
     assert by_key[mart_key("campaign_performance")] == len(mine)
 
-    # the marts were just built: their freshness checks pass
+    # the marts were just built: their freshness checks pass; with a one-second limit, a moment later, not
+    assert _freshness(defs, instance) == dict.fromkeys(MARTS, True)
+    time.sleep(1.5)
+    assert _freshness(definitions(max_staleness=timedelta(seconds=1)), instance) == dict.fromkeys(
+        MARTS, False
+    )
+
+
+def _freshness(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, bool]:
+    """Evaluate the freshness checks of `defs` on `instance`: mart → passed."""
     checks = defs.resolve_asset_graph().asset_check_keys
-    assert {c.asset_key for c in checks} == {mart_key(m) for m in MARTS}
-    check_result = dg.materialize(
+    result = dg.materialize(
         [*defs.assets, *defs.asset_checks],  # type: ignore[list-item]
         instance=instance,
         selection=dg.AssetSelection.checks(*checks),
         resources=defs.resources,
     )
-    evaluations = check_result.get_asset_check_evaluations()
-    assert len(evaluations) == len(MARTS) and all(e.passed for e in evaluations)
+    return {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()}
 
 
 def test_schedule_and_sensor_are_defined() -> None:
