@@ -19,7 +19,10 @@ def _add_destination_args(parser: argparse.ArgumentParser) -> None:
         help="any dlt destination name; credentials come from .dlt/secrets.toml or env (default: duckdb)",
     )
     parser.add_argument(
-        "--duckdb-path", default=settings.DUCKDB_PATH, help="DuckDB file (default: ./woodpecker_etl.duckdb)"
+        "--duckdb-path",
+        default=settings.DUCKDB_PATH,
+        help="DuckDB file of the duckdb destination, and where a filesystem (Parquet) destination's "
+        "engagement tables are built (default: ./woodpecker_etl.duckdb)",
     )
     parser.add_argument("--dataset", default=settings.DATASET_NAME, help="dataset / schema name")
     parser.add_argument("--pipeline-name", default=settings.PIPELINE_NAME, help=argparse.SUPPRESS)

@@ -64,7 +64,7 @@ def transform(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     with pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        report = build_engagement_models(make_pipeline(options))
+        report = build_engagement_models(make_pipeline(options), options.duckdb_path)
     print(f"Engagement tables: {models_line(report)}")
     return int(ExitCode.OK)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.exceptions import DestinationException
+from dlt.common.exceptions import MissingDependencyException
 
 from sources.woodpecker.errors import AuthenticationError, ConfigurationError, WoodpeckerError
 
@@ -28,6 +30,36 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         todo.extend([getattr(current, "exception", None), current.__cause__, current.__context__])
+
+
+def _lookup_sections(traces: Any) -> Iterator[list[str]]:
+    """The config sections dlt searched, from the (nested) lookup traces of a missing field."""
+    if hasattr(traces, "sections"):  # a LookupTrace (a named tuple)
+        yield list(traces.sections)
+    elif hasattr(traces, "traces"):  # the traces of a nested configuration, e.g. the credentials
+        yield from _lookup_sections(traces.traces)
+    elif isinstance(traces, dict):
+        for value in traces.values():
+            yield from _lookup_sections(value)
+    elif isinstance(traces, list):
+        for value in traces:
+            yield from _lookup_sections(value)
+
+
+def missing_destination_config(err: ConfigFieldMissingException) -> CliError | None:
+    """A message naming the destination and where its credentials go, when those are what is missing."""
+    for sections in _lookup_sections(err.traces):
+        if len(sections) >= 2 and sections[0] == "destination" and sections[1] != "credentials":
+            name = sections[1]
+            fields = ", ".join(err.fields)
+            prefix = f"DESTINATION__{name.upper()}"
+            return CliError(
+                f"The {name} destination is missing {fields}. Set {prefix}__CREDENTIALS (its connection "
+                f"string or JSON key) or {prefix}__CREDENTIALS__<FIELD> environment variables, or add "
+                f"[destination.{name}.credentials] to .dlt/secrets.toml (see docs/production.md).",
+                ExitCode.CONFIGURATION,
+            )
+    return None
 
 
 def _first_line(text: str) -> str:
@@ -59,8 +91,18 @@ def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
         if isinstance(err, ConfigFieldMissingException):
             if any("api_key" in name for name in err.fields):
                 return CliError(MISSING_KEY, ExitCode.CONFIGURATION)
+            destination_error = missing_destination_config(err)
+            if destination_error is not None:
+                return destination_error
             fields = ", ".join(err.fields)
             return CliError(f"Missing configuration value(s): {fields}.", ExitCode.CONFIGURATION)
+        if isinstance(err, MissingDependencyException):
+            extras = ", ".join(f"'{dep}'" for dep in err.dependencies)
+            return CliError(
+                f"{err.caller} needs packages that are not installed: pip install {extras} "
+                f"(keep dlt at the version this project pins).",
+                ExitCode.CONFIGURATION,
+            )
         if isinstance(err, AuthenticationError):
             return CliError(redact(str(err), api_key), ExitCode.AUTHENTICATION)
         if isinstance(err, ConfigurationError):

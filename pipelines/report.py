@@ -63,7 +63,12 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 def query_hint(options: LoadOptions, table: str = "prospects") -> str:
     """How to look at the loaded data."""
-    if options.destination != "duckdb":
+    if options.destination == "filesystem" and table == "prospects":
+        return (
+            "The raw tables are Parquet files under the filesystem bucket_url; `woodpecker-etl transform "
+            f"--destination filesystem` builds the engagement tables into {options.duckdb_path}."
+        )
+    if options.destination not in settings.DUCKDB_FILE_DESTINATIONS:
         return f"Query it in {options.destination}: SELECT * FROM {options.dataset}.{table} LIMIT 10;"
     path = options.duckdb_path
     return (

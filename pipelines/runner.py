@@ -19,6 +19,7 @@ from sources.woodpecker.reconcile import apply_reconciliation
 from . import settings
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
+from .lake import is_lake
 from .lock import pipeline_lock
 from .steps import StepAnnouncer
 
@@ -60,6 +61,11 @@ def destination_label(options: LoadOptions) -> str:
     """Where the data lands, in words a user can act on."""
     if options.destination == "duckdb":
         return f"DuckDB file {options.duckdb_path}, schema {options.dataset}"
+    if options.destination == "filesystem":
+        return (
+            f"filesystem (Parquet), dataset {options.dataset}; engagement tables in DuckDB file "
+            f"{options.duckdb_path}"
+        )
     return f"{options.destination}, dataset {options.dataset}"
 
 
@@ -69,7 +75,9 @@ def check_options(options: LoadOptions) -> None:
     Raises:
         CliError: with the fix in the message.
     """
-    if options.destination == "duckdb" and Path(options.duckdb_path).stem == options.dataset:
+    if options.destination in settings.DUCKDB_FILE_DESTINATIONS and Path(options.duckdb_path).stem == (
+        options.dataset
+    ):
         raise CliError(
             f"The DuckDB file {options.duckdb_path} is named like the dataset {options.dataset!r}; "
             f"DuckDB then cannot tell the file's catalog from the schema. Choose another --duckdb-path "
@@ -169,12 +177,14 @@ def run_load(
         info = pipeline.run(source, **run_args)
         info.raise_on_failed_jobs()
         rows = _rows_loaded(pipeline)
-        say("Applying reconciliation")
-        reconciled = apply_reconciliation(pipeline)
+        reconciled: dict[str, int] = {}
+        if not is_lake(pipeline):  # Parquet files cannot be updated in place
+            say("Applying reconciliation")
+            reconciled = apply_reconciliation(pipeline)
         models = None
         if options.transform:
             say("Building engagement tables")
-            models = build_engagement_models(pipeline)
+            models = build_engagement_models(pipeline, options.duckdb_path)
     return LoadResult(
         rows_loaded=rows,
         requests=stats.total_requests,
@@ -188,8 +198,12 @@ def run_load(
     )
 
 
-def build_engagement_models(pipeline: dlt.Pipeline) -> Any:
-    """Rebuild the engagement tables inside the destination."""
+def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
+    """Rebuild the engagement tables inside the destination (a lake's: in the DuckDB file `duckdb_path`)."""
+    if is_lake(pipeline):
+        from .lake import build_lake_models
+
+        return build_lake_models(pipeline, duckdb_path)
     from transforms.runner import build_models
 
     return build_models(pipeline)

@@ -8,6 +8,8 @@ DESTINATION: Final = "duckdb"
 # Not "woodpecker.duckdb": DuckDB names a file's catalog after it, and a catalog named like the dataset
 # makes every two-part name such as woodpecker.prospects ambiguous.
 DUCKDB_PATH: Final = "./woodpecker_etl.duckdb"
+# Destinations that use the DuckDB file: DuckDB itself, and a lake (its engagement tables live there).
+DUCKDB_FILE_DESTINATIONS: Final = ("duckdb", "filesystem")
 
 DEMO_PIPELINE_NAME: Final = "woodpecker_demo"
 DEMO_DUCKDB_PATH: Final = "./woodpecker_demo.duckdb"

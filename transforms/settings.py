@@ -37,7 +37,33 @@ BUILD_SUFFIX: Final = "__build"
 SOURCE_DIALECT: Final = "duckdb"
 # Dialects the build runs on (tested) and dialects every model must at least transpile to.
 RUNTIME_DIALECTS: Final = ("duckdb", "postgres")
-TRANSPILE_DIALECTS: Final = ("duckdb", "postgres", "bigquery", "snowflake")
+TRANSPILE_DIALECTS: Final = (
+    "duckdb",
+    "postgres",
+    "bigquery",
+    "snowflake",
+    "redshift",
+    "tsql",
+    "databricks",
+    "athena",
+    "clickhouse",
+)
+# dlt warehouse destinations whose SQL dialect (`capabilities().sqlglot_dialect`) the models support:
+# MotherDuck, DuckLake and the filesystem's SQL client speak DuckDB, mssql and synapse speak T-SQL.
+WAREHOUSE_DESTINATIONS: Final = (
+    "duckdb",
+    "motherduck",
+    "ducklake",
+    "postgres",
+    "bigquery",
+    "snowflake",
+    "redshift",
+    "mssql",
+    "synapse",
+    "databricks",
+    "athena",
+    "clickhouse",
+)
 # Dialects that accept the `WITH name AS [NOT] MATERIALIZED (…)` hint; it is dropped for the others.
 CTE_MATERIALIZATION_DIALECTS: Final = ("duckdb", "postgres")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import dlt
 import pytest
 import sqlglot
 
@@ -53,12 +55,22 @@ def test_models_come_after_their_refs() -> None:
 
 @pytest.mark.parametrize("dialect", settings.TRANSPILE_DIALECTS)
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
-def test_every_model_transpiles(model: Model, dialect: str) -> None:
+def test_every_model_transpiles(model: Model, dialect: str, caplog: pytest.LogCaptureFixture) -> None:
     inputs = source_inputs('"woodpecker"', {})  # empty typed inputs: the widest use of casts
     statement = _build_statement(model, inputs.sql)
-    out = to_dialect(statement, dialect)
+    to_dialect.cache_clear()  # a cached result would skip the warnings this test looks for
+    with caplog.at_level(logging.WARNING, logger="sqlglot"):
+        out = to_dialect(statement, dialect)
+        sqlglot.parse_one(out, read=dialect)  # the output is valid SQL of that dialect
     assert "{{" not in out and "__build" in out
-    sqlglot.parse_one(out, read=dialect)  # the output is valid SQL of that dialect
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")]
+    assert not warnings, f"{model.name} → {dialect}: {warnings}"
+
+
+@pytest.mark.parametrize("destination", settings.WAREHOUSE_DESTINATIONS)
+def test_every_warehouse_destination_speaks_a_transpiled_dialect(destination: str) -> None:
+    factory = getattr(dlt.destinations, destination)
+    assert factory().capabilities().sqlglot_dialect in settings.TRANSPILE_DIALECTS
 
 
 @pytest.mark.parametrize("dialect", settings.TRANSPILE_DIALECTS)

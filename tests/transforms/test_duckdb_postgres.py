@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,10 @@ import pytest
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms import settings
 from transforms.runner import build_models
 
 from .conftest import DATASET
-from .raw import read_table
-
-# When each load captured the vendor statistics: the two loads ran at different moments.
-LOAD_TIME_COLUMNS = {"reported_at"}
-KEYS = {
-    "campaign_performance": ["campaign_id"],
-    "campaign_prospect_engagement": ["campaign_id", "prospect_id"],
-    "prospect_engagement": ["prospect_id"],
-    "campaign_daily_activity": ["campaign_id", "activity_date"],
-    "company_engagement": ["email_domain"],
-    "step_version_performance": ["campaign_id", "step_id", "version_id"],
-}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return bool(a == b)
+from .marts_compare import assert_same_marts
 
 
 def _load(sim: Simulator, destination: Any, folder: Path, name: str) -> dlt.Pipeline:
@@ -59,19 +40,7 @@ def test_marts_are_identical_on_duckdb_and_postgres(tmp_path: Path, postgres_dsn
     duck = duckdb.connect(str(tmp_path / "d.duckdb"), read_only=True)
     pg = psycopg2.connect(postgres_dsn)
     try:
-        for mart in settings.MARTS:
-            left = read_table(duck, DATASET, mart, KEYS[mart])
-            right = read_table(pg, DATASET, mart, KEYS[mart])
-            assert len(left) == len(right) > 0, mart
-            assert list(left[0]) == list(right[0]), f"{mart}: columns differ"
-            for row_l, row_r in zip(left, right, strict=True):
-                differing = [
-                    c
-                    for c in row_l
-                    if c not in LOAD_TIME_COLUMNS
-                    and not ((row_l[c] is None and row_r[c] is None) or _same(row_l[c], row_r[c]))
-                ]
-                assert not differing, f"{mart} {[row_l[k] for k in KEYS[mart]]}: {differing}"
+        assert_same_marts(duck, pg, DATASET)
     finally:
         duck.close()
         pg.close()

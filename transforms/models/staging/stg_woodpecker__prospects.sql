@@ -60,7 +60,11 @@ latest AS (
 SELECT
     prospect_id,
     email,
-    NULLIF(SPLIT_PART(email, '@', 2), '') AS email_domain,
+    -- SPLIT_PART(email, '@', 2) spelt with functions every target dialect has (T-SQL lacks SPLIT_PART)
+    CASE WHEN STRPOS(email, '@') > 0 THEN NULLIF(LEFT(
+        SUBSTRING(email, STRPOS(email, '@') + 1, LENGTH(email)),
+        STRPOS(SUBSTRING(email, STRPOS(email, '@') + 1, LENGTH(email)) || '@', '@') - 1
+    ), '') END AS email_domain,
     first_name,
     last_name,
     company,
