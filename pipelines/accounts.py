@@ -57,7 +57,7 @@ class Account:
 
 def _config_value(key: str) -> Any:
     """A value from any provider (environment, secrets.toml, config.toml), or None."""
-    value = dlt.config.get(key)
+    value: Any = dlt.config.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return value
@@ -67,7 +67,7 @@ def configured_names(environ: Mapping[str, str] | None = None) -> list[str]:
     """Names of the accounts in the configuration: tables under `[accounts]` and `ACCOUNTS__<NAME>__*`."""
     names: set[str] = set()
     for provider in dlt.config.config_providers:
-        value, _ = provider.get_value(SECTION, Mapping, None)  # type: ignore[arg-type]
+        value: Any = provider.get_value(SECTION, Mapping, None)[0]
         if isinstance(value, Mapping):
             names.update(str(k).lower() for k, v in value.items() if isinstance(v, Mapping))
     prefix = SECTION.upper() + "__"

@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="load these accounts of the [accounts.<name>] configuration, in parallel (docs/accounts.md)",
     )
     load.add_argument(
-        "--workers", type=int, default=None, help="accounts loaded at the same time (default: min(4, accounts))"
+        "--workers",
+        type=int,
+        default=None,
+        help="accounts loaded at the same time (default: min(4, accounts))",
     )
     load.add_argument(
         "--account-layout",

@@ -193,7 +193,8 @@ def run_accounts(
         Every account's outcome and the views built.
     """
     if layout not in LAYOUTS:
-        raise CliError(f"Unknown account layout {layout!r}; choose {' or '.join(LAYOUTS)}.", ExitCode.CONFIGURATION)
+        choices = " or ".join(LAYOUTS)
+        raise CliError(f"Unknown account layout {layout!r}; choose {choices}.", ExitCode.CONFIGURATION)
     count = workers if workers is not None else default_workers(len(accounts))
     if count < 1:
         raise CliError("--workers must be at least 1.", ExitCode.CONFIGURATION)

@@ -21,8 +21,8 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=30)
     parser.add_argument("--avg-memberships", type=float, default=3.0)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--agency-key", default=None, help="agency key that opens this account with --company-id")
-    parser.add_argument("--company-id", type=int, default=1, help="x-company-id of this account under --agency-key")
+    parser.add_argument("--agency-key", default=None, help="agency key that also opens this account")
+    parser.add_argument("--company-id", type=int, default=1, help="x-company-id of this account")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="extra latency per request")
     parser.add_argument("--row-latency-us", type=float, default=0.0, help="extra latency per row served")
     parser.add_argument(

@@ -194,7 +194,8 @@ class Handler(BaseHTTPRequestHandler):
         if company == str(config.company_id):
             return None
         reason = "missing" if not company else f"not a client company of this agency: {company}"
-        return v1_error(403, "E_NO_PERMISSION", f"No access to the client company ({COMPANY_ID_HEADER} {reason}).")
+        message = f"No access to the client company ({COMPANY_ID_HEADER} {reason})."
+        return v1_error(403, "E_NO_PERMISSION", message)
 
     def _key(self) -> str | None:
         key = self.headers.get("x-api-key")
@@ -228,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             srv.requests.append(record)
         key = self._key()
         valid = {srv.config.api_key, NO_ADDON_API_KEY} | ({srv.config.agency_key} - {None})
-        if key not in valid:
+        if key is None or key not in valid:
             self._drain()
             if version == "v2":
                 answer = _json(
