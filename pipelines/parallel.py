@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -165,6 +165,23 @@ def load_account(
     return outcome
 
 
+@contextmanager
+def shared_database(base: LoadOptions) -> Iterator[None]:
+    """Keep one connection to a DuckDB file open while the accounts load.
+
+    DuckDB lets one process open a file once; further connections of the process share that open
+    database. Threads that each open the file first would race (a "file handle conflict"); with one
+    connection already open, every pipeline's connection joins it.
+    """
+    if base.destination != "duckdb":
+        yield
+        return
+    keeper = replace(base, pipeline_name=f"{base.pipeline_name}{settings.ALL_ACCOUNTS_SUFFIX}")
+    pipeline = make_pipeline(keeper)
+    with pipeline.sql_client():
+        yield
+
+
 def needs_load_gate(base: LoadOptions, layout: str) -> bool:
     """Whether the accounts' destination writes must take turns (see docs/accounts.md)."""
     return layout == "column" or base.destination in settings.ONE_WRITER_DESTINATIONS
@@ -177,6 +194,7 @@ def run_accounts(
     workers: int | None = None,
     say: Callable[[str], None] | None = None,
     union_accounts: Sequence[str] | None = None,
+    serialise_loads: bool | None = None,
 ) -> AccountsRun:
     """Load `accounts` with at most `workers` at a time, then refresh the cross-account views.
 
@@ -188,6 +206,8 @@ def run_accounts(
         say: Called with progress lines, each prefixed with the account's name.
         union_accounts: Accounts the cross-account views cover (default: `accounts`); views include an
             account only once its engagement tables exist.
+        serialise_loads: Make the accounts' destination writes take turns (extraction stays parallel);
+            None: only where needed (`needs_load_gate`).
 
     Returns:
         Every account's outcome and the views built.
@@ -199,9 +219,13 @@ def run_accounts(
     if count < 1:
         raise CliError("--workers must be at least 1.", ExitCode.CONFIGURATION)
     speak = say or (lambda _m: None)
-    gate = threading.Lock() if needs_load_gate(base, layout) else None
+    serialise = needs_load_gate(base, layout) if serialise_loads is None else serialise_loads
+    gate = threading.Lock() if serialise else None
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="woodpecker-account") as pool:
+    with (
+        shared_database(base),
+        ThreadPoolExecutor(max_workers=count, thread_name_prefix="woodpecker-account") as pool,
+    ):
         futures = [pool.submit(load_account, base, a, layout, gate, speak) for a in accounts]
         outcomes = [future.result() for future in futures]
     run = AccountsRun(layout, count, 0.0, outcomes, union_dataset(base))

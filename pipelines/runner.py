@@ -189,9 +189,8 @@ def run_load(
             trace = pipeline.last_trace
             rows = _rows_loaded(trace.last_normalize_info if trace is not None else None)
         else:
-            # The steps of `pipeline.run`, with only the destination's part inside the gate.
-            with gate:
-                pipeline.sync_destination()
+            # The steps of `pipeline.run`, with only the destination's writes inside the gate.
+            pipeline.sync_destination()
             pipeline.extract(source, **run_args)
             rows = _rows_loaded(pipeline.normalize())
         with gate:

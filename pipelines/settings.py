@@ -40,4 +40,4 @@ DEFAULT_MAX_WORKERS: Final = 4
 ALL_ACCOUNTS_SUFFIX: Final = "_all"
 ACCOUNT_LAYOUT: Final = "dataset"
 # Destinations whose writes the accounts of one run make in turn (extraction still runs in parallel).
-ONE_WRITER_DESTINATIONS: Final = ("duckdb",)
+ONE_WRITER_DESTINATIONS: Final = ()
