@@ -176,7 +176,9 @@ def shared_database(base: LoadOptions) -> Iterator[None]:
     if base.destination != "duckdb":
         yield
         return
-    keeper = replace(base, pipeline_name=f"{base.pipeline_name}{settings.ALL_ACCOUNTS_SUFFIX}")
+    keeper = replace(
+        base, pipeline_name=f"{base.pipeline_name}{settings.ALL_ACCOUNTS_SUFFIX}", dataset=union_dataset(base)
+    )
     pipeline = make_pipeline(keeper)
     with pipeline.sql_client():
         yield

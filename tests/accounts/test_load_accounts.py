@@ -120,3 +120,20 @@ def test_unknown_account_and_key_with_accounts_are_refused(
     assert "nobody" in capsys.readouterr().err
     assert fleet.load("--accounts", "acme", "--api-key", "x") == ExitCode.CONFIGURATION
     assert not any(sim.requests for sim in fleet.sims.values())
+
+
+def test_column_layout_reconciles_each_account_only_within_its_rows(fleet: Fleet) -> None:
+    assert fleet.load("--accounts", "all", "--account-layout", "column", "--no-transform") == 0
+    acme = fleet.sims["acme"]
+    gone = int(acme.truth().prospects.id.iloc[0])
+    acme.clock.advance(600)
+    assert acme.account.delete_prospect(gone)
+    acme.clock.advance(60)
+    code = fleet.load("--accounts", "all", "--account-layout", "column", "--no-transform", "--reconcile")
+    assert code == 0
+    for name in NAMES:
+        loader = account_loader(fleet, name, shared=True)
+        assert_matches_truth(loader)  # live rows only: another account's rows flagged would be missing
+        everything = loader.table("prospects", live_only=False)
+        flagged = set(everything.loc[everything.deleted_at.notna(), "id"])
+        assert flagged == ({gone} if name == "acme" else set())
