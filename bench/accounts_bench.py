@@ -130,7 +130,8 @@ def run(scale: float = 1.0, repeat: int = 1) -> dict[str, Any]:
     scenarios = account_scenarios(scale)
     started = time.perf_counter()
     sims = start_simulators(scenarios)
-    print(f"[accounts_parallel] {ACCOUNTS} simulators ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    ready = time.perf_counter() - started
+    print(f"[accounts_parallel] {ACCOUNTS} simulators ready in {ready:.1f} s", file=sys.stderr)
     names = list(scenarios)
     try:
         alone = {}
