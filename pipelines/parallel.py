@@ -217,6 +217,13 @@ def run_accounts(
     if layout not in LAYOUTS:
         choices = " or ".join(LAYOUTS)
         raise CliError(f"Unknown account layout {layout!r}; choose {choices}.", ExitCode.CONFIGURATION)
+    if layout == "column" and base.full_refresh:
+        raise CliError(
+            "--full-refresh is refused in the column layout: the tables are shared, and dropping them "
+            "would drop every account's rows. Reload with the dataset layout, or drop the shared dataset "
+            "and load all accounts again.",
+            ExitCode.CONFIGURATION,
+        )
     count = workers if workers is not None else default_workers(len(accounts))
     if count < 1:
         raise CliError("--workers must be at least 1.", ExitCode.CONFIGURATION)

@@ -119,6 +119,9 @@ def test_unknown_account_and_key_with_accounts_are_refused(
     assert fleet.load("--accounts", "acme,nobody") == ExitCode.CONFIGURATION
     assert "nobody" in capsys.readouterr().err
     assert fleet.load("--accounts", "acme", "--api-key", "x") == ExitCode.CONFIGURATION
+    column_refresh = ("--accounts", "all", "--account-layout", "column", "--full-refresh")
+    assert fleet.load(*column_refresh) == ExitCode.CONFIGURATION
+    assert "every account's rows" in capsys.readouterr().err
     assert not any(sim.requests for sim in fleet.sims.values())
 
 
