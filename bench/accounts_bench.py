@@ -5,7 +5,8 @@ accounts of an agency. Each account is first loaded alone (its own time); then a
 `woodpecker-etl load --accounts all --workers 1` (serial) and `--workers 8` (parallel), each into a
 fresh DuckDB file. Every run's per-account prospect counts and checksums are compared with the truth.
 
-    python -m bench.accounts_bench --json          # or: python -m bench.run --scenarios accounts_parallel
+    python -m bench.accounts_bench --latency-ms 250    # result also under bench/results/
+    python -m bench.run --scenarios accounts_parallel  # 100 ms, with the other scenarios' report
 """
 
 from __future__ import annotations
@@ -22,20 +23,20 @@ from typing import Any
 
 import duckdb
 
-from .run import Scenario, SimProcess, measured
+from .run import RESULTS, Scenario, SimProcess, measured
 
 ACCOUNTS = 8
 LATENCY_MS = 100.0
 
 
-def account_scenarios(scale: float = 1.0) -> dict[str, Scenario]:
+def account_scenarios(scale: float = 1.0, latency_ms: float = LATENCY_MS) -> dict[str, Scenario]:
     """Eight accounts of different sizes: 1,000 to 8,000 prospects (times `scale`), 4 to 11 campaigns."""
     return {
         f"client{i + 1}": Scenario(
             f"client{i + 1}",
             prospects=max(100, int(1000 * (i + 1) * scale)),
             campaigns=4 + i,
-            latency_ms=LATENCY_MS,
+            latency_ms=latency_ms,
             resources=None,
         )
         for i in range(ACCOUNTS)
@@ -75,7 +76,11 @@ def loaded_prospects(path: Path, name: str, layout: str) -> dict[str, int]:
 
 
 def load(
-    sims: dict[str, SimProcess], accounts: list[str], workers: int, layout: str = "dataset"
+    sims: dict[str, SimProcess],
+    accounts: list[str],
+    workers: int,
+    layout: str = "dataset",
+    latency_ms: float = LATENCY_MS,
 ) -> dict[str, Any]:
     """One measured `load --accounts` into a fresh DuckDB file, checked against every account's truth."""
     with tempfile.TemporaryDirectory(prefix="bench-accounts-") as tmp:
@@ -119,15 +124,17 @@ def load(
         "peak_rss_mb": round(rss, 1),
         "exit_code": code,
         "requests": requests,
-        "latency_floor_s": {n: round(r * LATENCY_MS / 1000, 2) for n, r in requests.items()},
+        "latency_floor_s": {n: round(r * latency_ms / 1000, 2) for n, r in requests.items()},
         "per_account_s": {n: a["seconds"] for n, a in summary.get("accounts", {}).items()},
+        "retries": {n: a["retries"] for n, a in summary.get("accounts", {}).items()},
+        "throttled": {n: a["throttled"] for n, a in summary.get("accounts", {}).items()},
         "checksums_ok": all(checks.values()),
     }
 
 
-def run(scale: float = 1.0, repeat: int = 1) -> dict[str, Any]:
+def run(scale: float = 1.0, repeat: int = 1, latency_ms: float = LATENCY_MS) -> dict[str, Any]:
     """The whole scenario; returns a JSON-ready result."""
-    scenarios = account_scenarios(scale)
+    scenarios = account_scenarios(scale, latency_ms)
     started = time.perf_counter()
     sims = start_simulators(scenarios)
     ready = time.perf_counter() - started
@@ -136,13 +143,13 @@ def run(scale: float = 1.0, repeat: int = 1) -> dict[str, Any]:
     try:
         alone = {}
         for name in names:
-            alone[name] = load(sims, [name], 1)
+            alone[name] = load(sims, [name], 1, latency_ms=latency_ms)
             print(f"[accounts_parallel] {name} alone: {alone[name]['wall_s']} s", file=sys.stderr)
         runs: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": [], "parallel_column": []}
         for _ in range(repeat):
-            runs["serial"].append(load(sims, names, 1))
-            runs["parallel"].append(load(sims, names, ACCOUNTS))
-            runs["parallel_column"].append(load(sims, names, ACCOUNTS, "column"))
+            runs["serial"].append(load(sims, names, 1, latency_ms=latency_ms))
+            runs["parallel"].append(load(sims, names, ACCOUNTS, latency_ms=latency_ms))
+            runs["parallel_column"].append(load(sims, names, ACCOUNTS, "column", latency_ms))
             for kind, measured_runs in runs.items():
                 print(f"[accounts_parallel] {kind}: {measured_runs[-1]['wall_s']} s", file=sys.stderr)
     finally:
@@ -152,7 +159,7 @@ def run(scale: float = 1.0, repeat: int = 1) -> dict[str, Any]:
     slowest = max(alone.values(), key=lambda r: r["wall_s"])
     return {
         "scenario": "accounts_parallel",
-        "latency_ms": LATENCY_MS,
+        "latency_ms": latency_ms,
         "accounts": {n: {"prospects": s.prospects, "campaigns": s.campaigns} for n, s in scenarios.items()},
         "alone": alone,
         "runs": runs,
@@ -170,12 +177,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the account sizes")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS, help="API latency per request")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
-    result = run(args.scale, args.repeat)
+    result = run(args.scale, args.repeat, args.latency_ms)
     if args.json:
         print(json.dumps(result, indent=2))
         return
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}-accounts.json"
+    out.write_text(json.dumps({"accounts_parallel": result}, indent=2))
     m = result["median_wall_s"]
     print(
         f"8 accounts: serial {m['serial']} s, parallel {m['parallel']} s "
