@@ -83,7 +83,7 @@ class Run:
 class SimProcess:
     """The simulator running in a child process, steered by JSON lines."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None, api_key: str | None = None) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -92,6 +92,8 @@ class SimProcess:
             f"--campaigns={scenario.campaigns}",
             f"--avg-memberships={scenario.avg_memberships}",
             f"--latency-ms={scenario.latency_ms}",
+            *([f"--seed={seed}"] if seed is not None else []),
+            *([f"--api-key={api_key}"] if api_key is not None else []),
         ]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.info = self._read()
@@ -260,9 +262,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply account sizes (quick trial runs)")
     args = parser.parse_args()
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SCENARIOS and n != TRANSFORMS]
+    unknown = [n for n in names if n not in SCENARIOS and n not in (TRANSFORMS, ACCOUNTS_PARALLEL)]
     if unknown:
-        parser.error(f"unknown scenario(s) {unknown}; choose from {sorted([*SCENARIOS, TRANSFORMS])}")
+        choices = sorted([*SCENARIOS, TRANSFORMS, ACCOUNTS_PARALLEL])
+        parser.error(f"unknown scenario(s) {unknown}; choose from {choices}")
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
@@ -272,6 +275,11 @@ def main() -> None:
     for name in names:
         if name == TRANSFORMS:
             report["transforms"] = run_transforms(args.scale, args.repeat)
+            continue
+        if name == ACCOUNTS_PARALLEL:
+            from .accounts_bench import run as run_accounts_parallel
+
+            report[ACCOUNTS_PARALLEL] = run_accounts_parallel(args.scale, args.repeat)
             continue
         scenario = SCENARIOS[name]
         if args.scale != 1.0:
@@ -285,6 +293,7 @@ def main() -> None:
 
 
 TRANSFORMS = "transforms"
+ACCOUNTS_PARALLEL = "accounts_parallel"
 
 
 def run_transforms(scale: float, repeat: int) -> dict[str, Any]:
@@ -321,6 +330,14 @@ def markdown(report: dict[str, Any]) -> str:
         if "ours" in medians and "peer" in medians and medians["ours"]["wall_s"]:
             ratio = medians["peer"]["wall_s"] / medians["ours"]["wall_s"]
             lines.append(f"| {name} | peer ÷ ours | {ratio:.1f}× | | | | | |")
+    if ACCOUNTS_PARALLEL in report:
+        result = report[ACCOUNTS_PARALLEL]
+        walls = result["median_wall_s"]
+        lines.append(
+            f"\n8 accounts at {result['latency_ms']:.0f} ms/request: serial {walls['serial']} s, parallel "
+            f"{walls['parallel']} s (column layout {walls['parallel_column']} s); slowest account alone "
+            f"{result['slowest_alone_s']} s, all alone summed {result['sum_alone_s']} s"
+        )
     if TRANSFORMS in report:
         lines.append(
             f"\nRebuild of all engagement tables: {report[TRANSFORMS]['rebuild_seconds']} s (median)"

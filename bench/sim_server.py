@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from simulator import Simulator, SimulatorConfig
+from simulator import DEFAULT_API_KEY, Simulator, SimulatorConfig
 
 
 def checksum(sim: Simulator) -> dict[str, int]:
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--avg-memberships", type=float, default=3.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     args = parser.parse_args()
     serve(
         SimulatorConfig(
@@ -86,6 +87,7 @@ def main() -> None:
             campaigns=args.campaigns,
             avg_memberships=args.avg_memberships,
             latency_s=args.latency_ms / 1000.0,
+            api_key=args.api_key,
         )
     )
 

@@ -89,6 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="also load the events the webhook receiver spooled in DIR (or sources.woodpecker.webhook_spool)",
     )
     load.add_argument(
+        "--accounts",
+        default=None,
+        metavar="all|NAME,…",
+        help="load these accounts of the [accounts.<name>] configuration, in parallel (docs/accounts.md)",
+    )
+    load.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="accounts loaded at the same time (default: min(4, accounts))",
+    )
+    load.add_argument(
+        "--account-layout",
+        choices=("dataset", "column"),
+        default=settings.ACCOUNT_LAYOUT,
+        help="dataset: one dataset per account; column: shared tables with account_id (default: dataset)",
+    )
+    load.add_argument(
         "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
     )
     _add_destination_args(load)

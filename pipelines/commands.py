@@ -10,9 +10,18 @@ from pathlib import Path
 from sources.woodpecker.progress import RunStats
 
 from . import settings
-from .exit_codes import ExitCode
+from .accounts import configured_names, select_accounts
+from .exit_codes import CliError, ExitCode
 from .lock import pipeline_lock
-from .report import progress_ticker, status_text, summary, summary_record
+from .parallel import default_workers, run_accounts
+from .report import (
+    accounts_record,
+    accounts_summary,
+    progress_ticker,
+    status_text,
+    summary,
+    summary_record,
+)
 from .runner import LoadOptions, build_engagement_models, make_pipeline, row_counts, run_load
 
 
@@ -55,7 +64,34 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
 
 def load(args: argparse.Namespace) -> int:
     """`woodpecker-etl load`."""
+    if getattr(args, "accounts", None):
+        return execute_accounts(args)
     return execute_load(options_from_args(args), summary_json=args.summary_json)
+
+
+def execute_accounts(args: argparse.Namespace) -> int:
+    """`woodpecker-etl load --accounts …`: load several configured accounts in parallel."""
+    if args.api_key:
+        raise CliError(
+            "--api-key and --accounts exclude each other: with --accounts every key comes from the "
+            "[accounts.<name>] configuration.",
+            ExitCode.CONFIGURATION,
+        )
+    names = configured_names()
+    accounts = select_accounts(args.accounts, names)
+    base = options_from_args(args)
+    workers = args.workers if args.workers is not None else default_workers(len(accounts))
+    print(
+        f"Loading {len(accounts)} Woodpecker account(s) into {base.destination} "
+        f"({args.account_layout} layout, {workers} at a time) …",
+        file=sys.stderr,
+        flush=True,
+    )
+    run = run_accounts(base, accounts, args.account_layout, workers, say=_step, union_accounts=names)
+    print(accounts_summary(base, run))
+    if args.summary_json:
+        Path(args.summary_json).write_text(json.dumps(accounts_record(base, run), indent=2))
+    return int(run.exit_code())
 
 
 def transform(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     API = 4
     DESTINATION = 5
     BUSY = 6
+    PARTIAL = 7  # several accounts loaded: some succeeded, some failed
 
 
 class CliError(Exception):

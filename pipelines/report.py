@@ -6,12 +6,15 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .runner import LoadOptions, LoadResult, destination_label
+
+if TYPE_CHECKING:
+    from .parallel import AccountsRun
 
 
 def _fmt(n: int) -> str:
@@ -176,3 +179,62 @@ def _state_line(values: Any) -> str:
         else:
             parts.append(f"{key} = {value}")
     return ", ".join(parts) or "-"
+
+
+def accounts_summary(base: LoadOptions, run: AccountsRun) -> str:
+    """The text printed after `load --accounts`: one row per account, then each failure's reason."""
+    ok = len(run.outcomes) - len(run.failed)
+    out = [
+        f"Loaded {ok} of {len(run.outcomes)} accounts into {base.destination} in {run.seconds:.1f} s "
+        f"({run.layout} layout, {run.workers} at a time)"
+    ]
+    rows = []
+    for o in run.outcomes:
+        loaded = sum(o.result.rows_loaded.values()) if o.result is not None else 0
+        rows.append(
+            (
+                o.account,
+                "ok" if o.ok else "FAILED",
+                f"{o.seconds:.1f}",
+                _fmt(loaded) if o.ok else "-",
+                _fmt(o.stats.total_requests),
+                o.dataset,
+            )
+        )
+    out.append(_table(rows, ("account", "outcome", "seconds", "rows loaded", "requests", "dataset")))
+    for o in run.failed:
+        out.append(f"  {o.account}: {o.error}")
+    if run.union_views:
+        out.append(f"  all accounts: {len(run.union_views)} views with account_id in {run.union_dataset}")
+    if run.union_error is not None:
+        out.append(f"  cross-account views not refreshed: {run.union_error}")
+    if run.failed:
+        out.append(f"  {len(run.failed)} account(s) failed; the others are loaded.")
+    return "\n".join(out)
+
+
+def accounts_record(base: LoadOptions, run: AccountsRun) -> dict[str, Any]:
+    """The `load --accounts` summary as a JSON-ready dict."""
+    accounts = {}
+    for o in run.outcomes:
+        accounts[o.account] = {
+            "ok": o.ok,
+            "seconds": round(o.seconds, 3),
+            "dataset": o.dataset,
+            "rows_loaded": dict(o.result.rows_loaded) if o.result is not None else {},
+            "requests": o.stats.total_requests,
+            "retries": o.stats.retries,
+            "throttled": o.stats.throttled,
+            "error": str(o.error) if o.error is not None else None,
+            "exit_code": int(o.error.code) if o.error is not None else 0,
+        }
+    return {
+        "destination": base.destination,
+        "layout": run.layout,
+        "workers": run.workers,
+        "seconds": round(run.seconds, 3),
+        "accounts": accounts,
+        "union_dataset": run.union_dataset,
+        "union_views": list(run.union_views),
+        "exit_code": int(run.exit_code()),
+    }

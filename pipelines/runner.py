@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sources.woodpecker.progress import RunStats
 from sources.woodpecker.reconcile import apply_reconciliation
 
 from . import settings
+from .account_column import ACCOUNT_ID, with_account_column
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lake import is_lake
@@ -30,6 +31,7 @@ class LoadOptions:
 
     api_key: str | None = None
     base_url: str | None = None
+    company_id: str | None = None
     destination: str = settings.DESTINATION
     duckdb_path: str = settings.DUCKDB_PATH
     dataset: str = settings.DATASET_NAME
@@ -39,6 +41,8 @@ class LoadOptions:
     full_refresh: bool = False
     reconcile: bool | None = None
     transform: bool = True
+    # Set in the `column` account layout: rows carry this `account_id` and key on it (shared tables).
+    account_id: str | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +114,8 @@ def build_source(options: LoadOptions, stats: RunStats) -> Any:
         kwargs["api_key"] = options.api_key
     if options.base_url:
         kwargs["base_url"] = options.base_url
+    if options.company_id is not None:
+        kwargs["company_id"] = options.company_id
     if options.reconcile is not None:
         kwargs["reconcile"] = options.reconcile
     source = woodpecker_source(run_stats=stats, **kwargs)
@@ -122,6 +128,8 @@ def build_source(options: LoadOptions, stats: RunStats) -> Any:
                 ExitCode.CONFIGURATION,
             )
         source = source.with_resources(*options.resources)
+    if options.account_id is not None:
+        source = with_account_column(source, options.account_id)
     return source
 
 
@@ -133,11 +141,10 @@ def _translated(api_key: str | None) -> Iterator[None]:
         raise translate_error(exc, api_key) from None
 
 
-def _rows_loaded(pipeline: dlt.Pipeline) -> dict[str, int]:
-    trace = pipeline.last_trace
-    if trace is None or trace.last_normalize_info is None:
+def _rows_loaded(normalize_info: Any) -> dict[str, int]:
+    if normalize_info is None:
         return {}
-    counts = trace.last_normalize_info.row_counts
+    counts = normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}
 
 
@@ -145,6 +152,7 @@ def run_load(
     options: LoadOptions,
     stats: RunStats | None = None,
     on_step: Callable[[str], None] | None = None,
+    load_gate: AbstractContextManager[Any] | None = None,
 ) -> LoadResult:
     """Run one load and return what it did.
 
@@ -152,6 +160,14 @@ def run_load(
     changes are extracted and loaded, so one command always brings the destination up to date. The
     pipeline's lock (`pipelines/lock.py`) is held throughout: a second run of the same pipeline is
     refused while this one works.
+
+    Args:
+        options: What to load and where.
+        stats: Counters shown while the load runs.
+        on_step: Called with a line as each step starts.
+        load_gate: Held while the destination is written (load, reconciliation, models); extraction
+            and normalisation run outside it. Several accounts loading at once share one gate when
+            their destination takes one writer at a time.
 
     Raises:
         CliError: with a one-line message and the exit code to use.
@@ -163,10 +179,12 @@ def run_load(
         pipeline = make_pipeline(options)
         pipeline.collector = StepAnnouncer(say)
         source = build_source(options, stats)
+        gate = load_gate if load_gate is not None else nullcontext()
         finished_pending = False
         if pipeline.has_pending_data:
             say("Finishing the load package left pending by an earlier run")
-            pipeline.run()
+            with gate:
+                pipeline.run()
             finished_pending = True
         run_args: dict[str, Any] = {}
         if options.destination in settings.LOADER_FILE_FORMATS:
@@ -174,17 +192,27 @@ def run_load(
         if options.full_refresh:
             mode: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
             run_args["refresh"] = mode
-        info = pipeline.run(source, **run_args)
-        info.raise_on_failed_jobs()
-        rows = _rows_loaded(pipeline)
-        reconciled: dict[str, int] = {}
-        if not is_lake(pipeline):  # Parquet files cannot be updated in place
-            say("Applying reconciliation")
-            reconciled = apply_reconciliation(pipeline)
-        models = None
-        if options.transform:
-            say("Building engagement tables")
-            models = build_engagement_models(pipeline, options.duckdb_path)
+        if load_gate is None:
+            pipeline.run(source, **run_args).raise_on_failed_jobs()
+            trace = pipeline.last_trace
+            rows = _rows_loaded(trace.last_normalize_info if trace is not None else None)
+        else:
+            # The steps of `pipeline.run`, with only the destination's writes inside the gate.
+            pipeline.sync_destination()
+            pipeline.extract(source, **run_args)
+            rows = _rows_loaded(pipeline.normalize())
+        with gate:
+            if load_gate is not None:
+                pipeline.load().raise_on_failed_jobs()
+            reconciled: dict[str, int] = {}
+            if not is_lake(pipeline):  # Parquet files cannot be updated in place
+                say("Applying reconciliation")
+                scope = {ACCOUNT_ID: options.account_id} if options.account_id is not None else None
+                reconciled = apply_reconciliation(pipeline, scope)
+            models = None
+            if options.transform:
+                say("Building engagement tables")
+                models = build_engagement_models(pipeline, options.duckdb_path)
     return LoadResult(
         rows_loaded=rows,
         requests=stats.total_requests,

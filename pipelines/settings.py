@@ -39,3 +39,10 @@ SOURCE_TABLES: Final = (
 
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780
+# Many accounts (docs/accounts.md): workers when --workers is not given (at most one per account).
+DEFAULT_MAX_WORKERS: Final = 4
+# Dataset of the cross-account views: `<dataset>` + this suffix.
+ALL_ACCOUNTS_SUFFIX: Final = "_all"
+ACCOUNT_LAYOUT: Final = "dataset"
+# Destinations whose writes the accounts of one run make in turn (extraction still runs in parallel).
+ONE_WRITER_DESTINATIONS: Final = ()

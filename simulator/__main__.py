@@ -21,6 +21,8 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=30)
     parser.add_argument("--avg-memberships", type=float, default=3.0)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--agency-key", default=None, help="agency key that also opens this account")
+    parser.add_argument("--company-id", type=int, default=1, help="x-company-id of this account")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="extra latency per request")
     parser.add_argument("--row-latency-us", type=float, default=0.0, help="extra latency per row served")
     parser.add_argument(
@@ -37,6 +39,8 @@ def main() -> None:
         campaigns=args.campaigns,
         avg_memberships=args.avg_memberships,
         api_key=args.api_key,
+        agency_key=args.agency_key,
+        company_id=args.company_id,
         latency_s=args.latency_ms / 1000,
         row_latency_s=args.row_latency_us / 1_000_000,
         fault_rate=args.fault_rate,

@@ -30,7 +30,10 @@ class SimulatorConfig:
         prospects: Prospects generated (live ones; a small share is additionally generated as deleted).
         campaigns: Campaigns generated (every status is represented once there are at least six).
         avg_memberships: Average number of campaigns per enrolled prospect (capped by `campaigns`).
-        api_key: The valid key.
+        api_key: The valid key (the client company's own key).
+        agency_key: An agency's key that also opens this account when the request names `company_id` in
+            the `x-company-id` header; None: the account belongs to no agency.
+        company_id: The account's client-company id under `agency_key`.
         timezone: Account time zone; v1 timestamps are rendered with its offset.
         start: Virtual "now" when the simulator starts; the history reaches ~120 days back.
         auto_bumps_updated: When true, automatic events (sent, open, click, reply, autoreply, bounce,
@@ -60,6 +63,8 @@ class SimulatorConfig:
     campaigns: int = 10
     avg_memberships: float = 3.0
     api_key: str = DEFAULT_API_KEY
+    agency_key: str | None = None
+    company_id: int = 1
     timezone: str = "Europe/Warsaw"
     start: datetime = DEFAULT_START
     history_days: int = 120

@@ -36,6 +36,7 @@ HTML_503 = (
     b"<html><head><title>503 Service Temporarily Unavailable</title></head><body><center>"
     b"<h1>503 Service Temporarily Unavailable</h1></center></body></html>"
 )
+COMPANY_ID_HEADER = "x-company-id"
 V2_CAMPAIGN = re.compile(r"^/rest/v2/campaigns/(\d+)(?:/(pause|run|stop))?$")
 
 
@@ -179,6 +180,23 @@ class Handler(BaseHTTPRequestHandler):
         self._handle("PUT")
 
     # ------------------------------------------------------------------ plumbing
+    def _company_refusal(self, key: str | None) -> Answer | None:
+        """Why an agency-key request may not see this account, or None when it may (or is no agency one).
+
+        The agency key opens a client company's account only with that company's id in `x-company-id`.
+        A missing, unknown or foreign company id gets the documented 403 `E_NO_PERMISSION`, the answer
+        Woodpecker gives for an inactive client company.
+        """
+        config = self.server.config
+        if config.agency_key is None or key != config.agency_key:
+            return None
+        company = (self.headers.get(COMPANY_ID_HEADER) or "").strip()
+        if company == str(config.company_id):
+            return None
+        reason = "missing" if not company else f"not a client company of this agency: {company}"
+        message = f"No access to the client company ({COMPANY_ID_HEADER} {reason})."
+        return v1_error(403, "E_NO_PERMISSION", message)
+
     def _key(self) -> str | None:
         key = self.headers.get("x-api-key")
         if key:
@@ -210,7 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         with srv._records_lock:
             srv.requests.append(record)
         key = self._key()
-        if key not in (srv.config.api_key, NO_ADDON_API_KEY):
+        valid = {srv.config.api_key, NO_ADDON_API_KEY} | ({srv.config.agency_key} - {None})
+        if key is None or key not in valid:
             self._drain()
             if version == "v2":
                 answer = _json(
@@ -231,6 +250,10 @@ class Handler(BaseHTTPRequestHandler):
                 record,
                 v1_error(403, "E_NO_PERMISSION", "You need to have an API keys addon to access our API."),
             )
+        refusal = self._company_refusal(key)
+        if refusal is not None:
+            self._drain()
+            return self._send(record, refusal)
         if not srv.gate.acquire(key):
             self._drain()
             return self._send(record, self._throttled(version))

@@ -104,6 +104,7 @@ CHANGE_CURSORS = (UPDATED, LAST_CONTACTED, LAST_REPLIED, BOUNCED)
 def woodpecker_source(
     api_key: str = dlt.secrets.value,
     base_url: str = settings.DEFAULT_BASE_URL,
+    company_id: str | None = None,
     reconcile: bool | None = None,
     reconcile_every_days: float = settings.DEFAULT_RECONCILE_EVERY_DAYS,
     lag_seconds: int = settings.DEFAULT_LAG_SECONDS,
@@ -121,6 +122,8 @@ def woodpecker_source(
     Args:
         api_key: Woodpecker API key (`SOURCES__WOODPECKER__API_KEY` or `[sources.woodpecker] api_key`).
         base_url: Scheme and host of the API.
+        company_id: With an agency key as `api_key`, the client company whose account is loaded (sent as
+            the `x-company-id` header); None for a company's own key.
         reconcile: True: full scans this run to detect deletes; False: never; None: every
             `reconcile_every_days` per table.
         reconcile_every_days: Schedule of full scans when `reconcile` is None.
@@ -147,6 +150,7 @@ def woodpecker_source(
         api_key,
         base_url,
         stats,
+        company_id=company_id,
         request_timeout=request_timeout,
         max_attempts=max_attempts,
         backoff_factor=backoff_factor,

@@ -119,6 +119,7 @@ class WoodpeckerClient:
         api_key: Woodpecker API key (sent as `x-api-key`).
         base_url: Scheme and host, e.g. `https://api.woodpecker.co`.
         stats: Where requests, retries and throttling answers are counted.
+        company_id: With an agency key, the client company to read (sent as `x-company-id`).
         request_timeout: Seconds to wait for an answer (connect and read).
         max_attempts: Attempts per request, the first included.
         backoff_factor: Wait before retry n is `backoff_factor * 2**(n-1)` seconds (a `Retry-After`
@@ -132,6 +133,7 @@ class WoodpeckerClient:
         base_url: str,
         stats: RunStats,
         *,
+        company_id: str | int | None = None,
         request_timeout: float = settings.DEFAULT_REQUEST_TIMEOUT_S,
         max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
         backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
@@ -163,6 +165,7 @@ class WoodpeckerClient:
             base_url=self.base_url,
             auth=APIKeyAuth(name=settings.API_KEY_HEADER, api_key=api_key, location="header"),
             session=self._http.session,
+            headers={settings.COMPANY_ID_HEADER: str(company_id).strip()} if company_id is not None else None,
         )
         self.max_attempts = max_attempts
 

@@ -28,7 +28,8 @@ class AuthenticationError(WoodpeckerError):
         else:
             text = (
                 f"Woodpecker denied API access ({status} {code}): the account needs the 'API Key and "
-                f"Integrations' add-on and an active subscription, or the key belongs to another company. "
+                f"Integrations' add-on and an active subscription, or the key belongs to another company "
+                f"(with an agency key: the x-company-id is not an active client company). "
                 f"Check the plan in Woodpecker or the key in {SECRET_LOCATION_HINT}."
             )
         super().__init__(text)

@@ -35,11 +35,13 @@ def pending_reconciliation(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:
     return {table: dict(record) for table, record in records.items() if table in settings.RECONCILED_TABLES}
 
 
-def apply_reconciliation(pipeline: dlt.Pipeline) -> dict[str, int]:
+def apply_reconciliation(pipeline: dlt.Pipeline, scope: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Mark rows that a consistent full scan did not see as deleted.
 
     Args:
         pipeline: The pipeline that loaded the Woodpecker source (its destination must be a SQL one).
+        scope: Column → value conditions limiting the rows this pipeline owns, for tables that several
+            pipelines share (e.g. `{"account_id": "acme"}`); None: every row is the pipeline's.
 
     Returns:
         Rows newly flagged per table (0 for tables whose last full scan was inconsistent or that hold
@@ -62,12 +64,15 @@ def apply_reconciliation(pipeline: dlt.Pipeline) -> dict[str, int]:
                 continue
             name = client.make_qualified_table_name(table)
             where = f"{settings.DELETED_AT} IS NULL AND {settings.FETCHED_AT} < %s"
+            scoped = [column for column in scope or {} if column in columns]
+            where += "".join(f" AND {client.escape_column_name(column)} = %s" for column in scoped)
+            args = [started, *((scope or {})[column] for column in scoped)]
             with client.begin_transaction():
-                rows = client.execute_sql(f"SELECT COUNT(*) FROM {name} WHERE {where}", started)
+                rows = client.execute_sql(f"SELECT COUNT(*) FROM {name} WHERE {where}", *args)
                 count = int(rows[0][0]) if rows else 0
                 if count:
                     client.execute_sql(
-                        f"UPDATE {name} SET {settings.DELETED_AT} = %s WHERE {where}", started, started
+                        f"UPDATE {name} SET {settings.DELETED_AT} = %s WHERE {where}", started, *args
                     )
             flagged[table] = count
             if count:

@@ -10,6 +10,8 @@ CAMPAIGN_LIST_PATH = "/rest/v1/campaign_list"
 CAMPAIGN_V2_PATH = "/rest/v2/campaigns/{campaign_id}"
 
 API_KEY_HEADER = "x-api-key"
+# With an agency key, names the client company whose account is read.
+COMPANY_ID_HEADER = "x-company-id"
 SECRET_LOCATION_HINT = "SOURCES__WOODPECKER__API_KEY or [sources.woodpecker] api_key in .dlt/secrets.toml"
 
 # Defaults of the source arguments (documented in docs/source.md).

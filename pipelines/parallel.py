@@ -1,0 +1,325 @@
+"""Load several accounts at once: one pipeline per account, a bounded pool of worker threads.
+
+Accounts are independent rate-limit domains: each account's source keeps its one request in flight,
+and up to `workers` accounts run side by side. Every account has its own dlt pipeline
+(`<pipeline>_<account>`, own state and lock) and, by layout, either
+
+- `dataset`: its own dataset `<dataset>_<account>` (raw tables and engagement tables), or
+- `column`: the shared dataset `<dataset>`, rows tagged and keyed with `account_id`; the engagement
+  tables are then built per account in `<dataset>_<account>` over views of that account's rows.
+
+Either way the marts of all configured accounts are unioned, with `account_id`, into views in
+`<dataset>_all`. A failing account does not stop the others; each outcome is reported.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sources.woodpecker.progress import RunStats
+from sources.woodpecker.settings import SECRET_LOCATION_HINT
+
+from . import settings
+from .account_column import ACCOUNT_ID
+from .accounts import Account
+from .errors import redact, translate_error
+from .exit_codes import CliError, ExitCode
+from .runner import LoadOptions, LoadResult, make_pipeline, run_load
+
+LAYOUTS = ("dataset", "column")
+
+
+@dataclass
+class AccountOutcome:
+    """What happened to one account.
+
+    Attributes:
+        account: The account's name.
+        dataset: Where its engagement tables are (its own dataset in both layouts).
+        result: The load's result when it succeeded.
+        error: The error (already redacted) when it failed.
+        seconds: Wall time of this account's load.
+        stats: Request counters of this account.
+    """
+
+    account: str
+    dataset: str
+    result: LoadResult | None = None
+    error: CliError | None = None
+    seconds: float = 0.0
+    stats: RunStats = field(default_factory=RunStats)
+
+    @property
+    def ok(self) -> bool:
+        """True when the load (and its engagement tables) succeeded."""
+        return self.error is None
+
+
+@dataclass
+class AccountsRun:
+    """What `run_accounts` did."""
+
+    layout: str
+    workers: int
+    seconds: float
+    outcomes: list[AccountOutcome]
+    union_dataset: str
+    union_views: list[str] = field(default_factory=list)
+    union_error: CliError | None = None
+
+    @property
+    def failed(self) -> list[AccountOutcome]:
+        """The accounts that failed."""
+        return [o for o in self.outcomes if not o.ok]
+
+    def exit_code(self) -> ExitCode:
+        """OK; the accounts' shared code when all failed alike; PARTIAL when only some failed."""
+        failed = self.failed
+        if not failed and self.union_error is None:
+            return ExitCode.OK
+        if not failed:
+            return self.union_error.code if self.union_error else ExitCode.FAILURE
+        if len(failed) < len(self.outcomes):
+            return ExitCode.PARTIAL
+        codes = {o.error.code for o in failed if o.error is not None}
+        return codes.pop() if len(codes) == 1 else ExitCode.FAILURE
+
+
+def default_workers(n_accounts: int) -> int:
+    """Workers when `--workers` is not given: one per account, at most `settings.DEFAULT_MAX_WORKERS`."""
+    return max(1, min(settings.DEFAULT_MAX_WORKERS, n_accounts))
+
+
+def account_dataset(base: LoadOptions, name: str) -> str:
+    """The dataset holding an account's engagement tables (and, in the `dataset` layout, its raw ones)."""
+    return f"{base.dataset}_{name}"
+
+
+def union_dataset(base: LoadOptions) -> str:
+    """The dataset of the cross-account views."""
+    return f"{base.dataset}{settings.ALL_ACCOUNTS_SUFFIX}"
+
+
+def account_options(base: LoadOptions, account: Account, layout: str) -> LoadOptions:
+    """The load options of one account, derived from the command's options.
+
+    Raises:
+        CliError: the account has no key configured.
+    """
+    if not account.api_key:
+        raise CliError(
+            f"No key configured for account {account.name!r}: set ACCOUNTS__{account.name.upper()}__API_KEY "
+            f"(or company_id with an agency_key) in the environment or under [accounts.{account.name}] in "
+            ".dlt/secrets.toml.",
+            ExitCode.CONFIGURATION,
+        )
+    column = layout == "column"
+    return replace(
+        base,
+        api_key=account.api_key,
+        base_url=account.base_url or base.base_url,
+        company_id=account.company_id,
+        pipeline_name=f"{base.pipeline_name}_{account.name}",
+        dataset=base.dataset if column else account_dataset(base, account.name),
+        account_id=account.name if column else None,
+        transform=base.transform and not column,
+    )
+
+
+def _account_error(exc: BaseException, account: Account) -> CliError:
+    """The account's error, named, pointing at the account's key, and without any key in it."""
+    error = translate_error(exc, account.api_key)
+    where = f"ACCOUNTS__{account.name.upper()}__API_KEY or [accounts.{account.name}] in .dlt/secrets.toml"
+    message = redact(str(error).replace(SECRET_LOCATION_HINT, where), account.api_key)
+    return CliError(message, error.code)
+
+
+def load_account(
+    base: LoadOptions,
+    account: Account,
+    layout: str,
+    load_gate: AbstractContextManager[Any] | None,
+    say: Callable[[str], None],
+) -> AccountOutcome:
+    """Load one account; never raises (the error is in the outcome)."""
+    outcome = AccountOutcome(account.name, account_dataset(base, account.name))
+    started = time.monotonic()
+    try:
+        options = account_options(base, account, layout)
+        outcome.result = run_load(
+            options, outcome.stats, on_step=lambda m: say(f"[{account.name}] {m}"), load_gate=load_gate
+        )
+        if layout == "column" and base.transform:
+            say(f"[{account.name}] Building engagement tables")
+            with load_gate if load_gate is not None else nullcontext():
+                outcome.result.models = build_account_models(base, account.name)
+    except Exception as exc:
+        outcome.error = _account_error(exc, account)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+@contextmanager
+def shared_database(base: LoadOptions) -> Iterator[None]:
+    """Keep one connection to a DuckDB file open while the accounts load.
+
+    DuckDB lets one process open a file once; further connections of the process share that open
+    database. Threads that each open the file first would race (a "file handle conflict"); with one
+    connection already open, every pipeline's connection joins it.
+    """
+    if base.destination != "duckdb":
+        yield
+        return
+    keeper = replace(
+        base, pipeline_name=f"{base.pipeline_name}{settings.ALL_ACCOUNTS_SUFFIX}", dataset=union_dataset(base)
+    )
+    pipeline = make_pipeline(keeper)
+    with pipeline.sql_client():
+        yield
+
+
+def needs_load_gate(base: LoadOptions, layout: str) -> bool:
+    """Whether the accounts' destination writes must take turns (see docs/accounts.md)."""
+    return layout == "column" or base.destination in settings.ONE_WRITER_DESTINATIONS
+
+
+def run_accounts(
+    base: LoadOptions,
+    accounts: Sequence[Account],
+    layout: str = "dataset",
+    workers: int | None = None,
+    say: Callable[[str], None] | None = None,
+    union_accounts: Sequence[str] | None = None,
+    serialise_loads: bool | None = None,
+) -> AccountsRun:
+    """Load `accounts` with at most `workers` at a time, then refresh the cross-account views.
+
+    Args:
+        base: The command's options; each account derives its own (`account_options`).
+        accounts: The accounts to load.
+        layout: `dataset` or `column`.
+        workers: Accounts loaded at the same time (default: `default_workers`).
+        say: Called with progress lines, each prefixed with the account's name.
+        union_accounts: Accounts the cross-account views cover (default: `accounts`); views include an
+            account only once its engagement tables exist.
+        serialise_loads: Make the accounts' destination writes take turns (extraction stays parallel);
+            None: only where needed (`needs_load_gate`).
+
+    Returns:
+        Every account's outcome and the views built.
+    """
+    if layout not in LAYOUTS:
+        choices = " or ".join(LAYOUTS)
+        raise CliError(f"Unknown account layout {layout!r}; choose {choices}.", ExitCode.CONFIGURATION)
+    if layout == "column" and base.full_refresh:
+        raise CliError(
+            "--full-refresh is refused in the column layout: the tables are shared, and dropping them "
+            "would drop every account's rows. Reload with the dataset layout, or drop the shared dataset "
+            "and load all accounts again.",
+            ExitCode.CONFIGURATION,
+        )
+    count = workers if workers is not None else default_workers(len(accounts))
+    if count < 1:
+        raise CliError("--workers must be at least 1.", ExitCode.CONFIGURATION)
+    speak = say or (lambda _m: None)
+    serialise = needs_load_gate(base, layout) if serialise_loads is None else serialise_loads
+    gate = threading.Lock() if serialise else None
+    started = time.monotonic()
+    with (
+        shared_database(base),
+        ThreadPoolExecutor(max_workers=count, thread_name_prefix="woodpecker-account") as pool,
+    ):
+        futures = [pool.submit(load_account, base, a, layout, gate, speak) for a in accounts]
+        outcomes = [future.result() for future in futures]
+    run = AccountsRun(layout, count, 0.0, outcomes, union_dataset(base))
+    if base.transform:
+        names = list(union_accounts) if union_accounts is not None else [a.name for a in accounts]
+        try:
+            run.union_views = build_union_views(base, names)
+        except Exception as exc:
+            run.union_error = translate_error(exc)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _columns(client: Any, dataset: str) -> dict[str, list[str]]:
+    """Table → columns (in order) of a dataset, from the information schema."""
+    rows = client.execute_sql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        f"WHERE table_schema = {_literal(dataset)} AND table_catalog = current_database() "
+        "ORDER BY table_name, ordinal_position"
+    )
+    tables: dict[str, list[str]] = {}
+    for table, column in rows or []:
+        tables.setdefault(str(table), []).append(str(column))
+    return tables
+
+
+def build_account_models(base: LoadOptions, name: str) -> Any:
+    """`column` layout: views of one account's rows in `<dataset>_<account>`, and its engagement tables.
+
+    The views carry every shared raw table's columns except `account_id`, filtered to the account, so
+    the SQL models read them exactly like an own dataset.
+    """
+    from transforms.runner import build_models
+
+    pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_{name}"))
+    target = account_dataset(base, name)
+    with pipeline.sql_client() as client:
+        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {_quote(target)}")
+        for table, columns in _columns(client, base.dataset).items():
+            if ACCOUNT_ID not in columns or table.startswith("_dlt"):
+                continue
+            select = ", ".join(_quote(c) for c in columns if c != ACCOUNT_ID)
+            client.execute_sql(
+                f"CREATE OR REPLACE VIEW {_quote(target)}.{_quote(table)} AS SELECT {select} "
+                f"FROM {_quote(base.dataset)}.{_quote(table)} WHERE {ACCOUNT_ID} = {_literal(name)}"
+            )
+    return build_models(pipeline, dataset_name=target)
+
+
+def build_union_views(base: LoadOptions, names: Sequence[str]) -> list[str]:
+    """Views in `<dataset>_all`: each mart of every account in `names` that has it, with `account_id`.
+
+    Returns:
+        The views created or replaced.
+    """
+    from transforms.catalog import load_models
+
+    marts = [m.name for m in load_models() if m.layer == "marts"]
+    target = union_dataset(base)
+    pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_all", dataset=target))
+    created: list[str] = []
+    with pipeline.sql_client() as client:
+        present = {name: _columns(client, account_dataset(base, name)) for name in names}
+        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {_quote(target)}")
+        for mart in marts:
+            having = [name for name, tables in present.items() if mart in tables]
+            if not having:
+                continue
+            # One column list for every branch: UNION ALL matches columns by position.
+            columns = ", ".join(_quote(c) for c in present[having[0]][mart])
+            parts = [
+                f"SELECT {_literal(name)} AS {ACCOUNT_ID}, {columns} "
+                f"FROM {_quote(account_dataset(base, name))}.{_quote(mart)}"
+                for name in having
+            ]
+            client.execute_sql(
+                f"CREATE OR REPLACE VIEW {_quote(target)}.{_quote(mart)} AS " + " UNION ALL ".join(parts)
+            )
+            created.append(mart)
+    return created
