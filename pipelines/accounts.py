@@ -31,7 +31,7 @@ from .exit_codes import CliError, ExitCode
 SECTION = "accounts"
 # Keys of the `[accounts]` table itself that are settings shared by all accounts, not account names.
 SHARED_KEYS = ("agency_key", "base_url")
-ACCOUNT_KEYS = ("api_key", "agency_key", "company_id", "base_url")
+ACCOUNT_KEYS = ("api_key", "agency_key", "company_id", "base_url", "webhook_spool")
 # Account names become part of pipeline and dataset names.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Reserved: `--accounts all` selects every account, and `<dataset>_all` holds the cross-account views.
@@ -47,12 +47,14 @@ class Account:
         api_key: The key sent as `x-api-key` (a company's own key, or the agency key); kept out of repr.
         company_id: Client company sent as `x-company-id` with an agency key; None for an own key.
         base_url: API scheme and host; None for the source's default.
+        webhook_spool: Spool directory of this account's webhook receiver; None when it has none.
     """
 
     name: str
     api_key: str | None = field(repr=False, default=None)
     company_id: str | None = None
     base_url: str | None = None
+    webhook_spool: str | None = None
 
 
 def _config_value(key: str) -> Any:
@@ -100,11 +102,13 @@ def resolve_account(name: str) -> Account:
     if key is None and company is not None:
         key = _config_value(f"{SECTION}.{name}.agency_key") or _config_value(f"{SECTION}.agency_key")
     base_url = _config_value(f"{SECTION}.{name}.base_url") or _config_value(f"{SECTION}.base_url")
+    spool = _config_value(f"{SECTION}.{name}.webhook_spool")
     return Account(
         name=name,
         api_key=str(key).strip() if key is not None else None,
         company_id=str(company).strip() if company is not None else None,
         base_url=str(base_url) if base_url is not None else None,
+        webhook_spool=str(spool) if spool else None,
     )
 
 

@@ -77,6 +77,13 @@ def execute_accounts(args: argparse.Namespace) -> int:
             "[accounts.<name>] configuration.",
             ExitCode.CONFIGURATION,
         )
+    if getattr(args, "webhook_spool", None):
+        raise CliError(
+            "--webhook-spool and --accounts exclude each other: a spool holds one account's events, so "
+            "set each account's own as ACCOUNTS__<NAME>__WEBHOOK_SPOOL (or webhook_spool under "
+            "[accounts.<name>]).",
+            ExitCode.CONFIGURATION,
+        )
     names = configured_names()
     accounts = select_accounts(args.accounts, names)
     base = options_from_args(args)

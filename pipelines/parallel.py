@@ -129,6 +129,8 @@ def account_options(base: LoadOptions, account: Account, layout: str) -> LoadOpt
         dataset=base.dataset if column else account_dataset(base, account.name),
         account_id=account.name if column else None,
         transform=base.transform and not column,
+        # A spool holds one account's events: only the account's own (never `sources.woodpecker.…`).
+        source_options={**base.source_options, "webhook_spool": account.webhook_spool or ""},
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator
+from sources.woodpecker.webhook_spool import SpoolWriter
 from tests.source.harness import assert_matches_truth
 
 from .conftest import AGENCY_KEY, Fleet, account_loader
@@ -119,6 +120,9 @@ def test_unknown_account_and_key_with_accounts_are_refused(
     assert fleet.load("--accounts", "acme,nobody") == ExitCode.CONFIGURATION
     assert "nobody" in capsys.readouterr().err
     assert fleet.load("--accounts", "acme", "--api-key", "x") == ExitCode.CONFIGURATION
+    spool = str(fleet.workdir / "spool")
+    assert fleet.load("--accounts", "acme", "--webhook-spool", spool) == ExitCode.CONFIGURATION
+    assert "ACCOUNTS__<NAME>__WEBHOOK_SPOOL" in capsys.readouterr().err
     column_refresh = ("--accounts", "all", "--account-layout", "column", "--full-refresh")
     assert fleet.load(*column_refresh) == ExitCode.CONFIGURATION
     assert "every account's rows" in capsys.readouterr().err
@@ -140,3 +144,29 @@ def test_column_layout_reconciles_each_account_only_within_its_rows(fleet: Fleet
         everything = loader.table("prospects", live_only=False)
         flagged = set(everything.loc[everything.deleted_at.notna(), "id"])
         assert flagged == ({gone} if name == "acme" else set())
+
+
+def test_each_account_loads_only_its_own_webhook_spool(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    acme = fleet.sims["acme"].truth().prospects
+    events = [
+        {"method": "email_opened", "prospect": {"id": int(pid), "email": email}, "firm_id": 1}
+        for pid, email in zip(acme.id.iloc[:5], acme.email.iloc[:5], strict=True)
+    ]
+    spool = fleet.workdir / "acme-spool"
+    writer = SpoolWriter(spool)
+    ids = writer.append(events, "2025-04-15T09:00:00+00:00")
+    writer.close()
+    monkeypatch.setenv("ACCOUNTS__ACME__WEBHOOK_SPOOL", str(spool))
+    # a single-account spool setting must not reach the accounts of an --accounts load
+    monkeypatch.setenv("SOURCES__WOODPECKER__WEBHOOK_SPOOL", str(spool))
+    assert fleet.load("--accounts", "all", "--no-transform") == 0
+    with duckdb.connect(str(fleet.duckdb_path), read_only=True) as con:
+        tables = {
+            (s, t)
+            for s, t in con.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
+        loaded_ids = {r[0] for r in con.sql("SELECT event_id FROM woodpecker_acme.webhook_events").fetchall()}
+    assert loaded_ids == set(ids) and len(ids) == 5
+    assert {s for s, t in tables if t == "webhook_events" and not s.endswith("_staging")} == {
+        "woodpecker_acme"
+    }
