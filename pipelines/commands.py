@@ -84,6 +84,12 @@ def execute_accounts(args: argparse.Namespace) -> int:
             "[accounts.<name>]).",
             ExitCode.CONFIGURATION,
         )
+    if args.destination == "filesystem":
+        raise CliError(
+            f"--accounts does not support --destination {args.destination} yet: load each account on its "
+            "own with its key, --dataset and --pipeline-name (docs/accounts.md).",
+            ExitCode.CONFIGURATION,
+        )
     names = configured_names()
     accounts = select_accounts(args.accounts, names)
     base = options_from_args(args)

@@ -123,6 +123,8 @@ def test_unknown_account_and_key_with_accounts_are_refused(
     spool = str(fleet.workdir / "spool")
     assert fleet.load("--accounts", "acme", "--webhook-spool", spool) == ExitCode.CONFIGURATION
     assert "ACCOUNTS__<NAME>__WEBHOOK_SPOOL" in capsys.readouterr().err
+    assert fleet.load("--accounts", "acme", "--destination", "filesystem") == ExitCode.CONFIGURATION
+    assert "load each account on its own" in capsys.readouterr().err
     column_refresh = ("--accounts", "all", "--account-layout", "column", "--full-refresh")
     assert fleet.load(*column_refresh) == ExitCode.CONFIGURATION
     assert "every account's rows" in capsys.readouterr().err
