@@ -161,7 +161,9 @@ def status_accounts(args: argparse.Namespace) -> int:
     _, accounts = select_command_accounts(args)
     base = options_from_args(args)
     errors: list[CliError] = []
-    for account in accounts:
+    for n, account in enumerate(accounts):
+        if n:
+            print()
         print(f"Account {account.name}")
         try:
             print(status_block(account_target(base, account.name, args.account_layout)))

@@ -215,8 +215,8 @@ def accounts_transform_summary(base: LoadOptions, run: AccountsRun) -> str:
     ]
     rows = []
     for o in run.outcomes:
-        built = getattr(o.models, "models", None) or []
-        rows.append((o.account, "ok" if o.ok else "FAILED", f"{o.seconds:.1f}", str(len(built)), o.dataset))
+        built = str(len(getattr(o.models, "models", None) or [])) if o.ok else "-"
+        rows.append((o.account, "ok" if o.ok else "FAILED", f"{o.seconds:.1f}", built, o.dataset))
     out.append(_table(rows, ("account", "outcome", "seconds", "models", "dataset")))
     out.extend(_accounts_closing(run, "rebuilt"))
     return "\n".join(out)
