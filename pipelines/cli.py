@@ -29,6 +29,29 @@ def _add_destination_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state locally")
 
 
+def _add_accounts_args(parser: argparse.ArgumentParser, verb: str, workers: bool) -> None:
+    """`--accounts` and `--account-layout` (and `--workers`) of the commands that run several accounts."""
+    parser.add_argument(
+        "--accounts",
+        default=None,
+        metavar="all|NAME,…",
+        help=f"{verb} these accounts of the [accounts.<name>] configuration (docs/accounts.md)",
+    )
+    if workers:
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="accounts run at the same time (default: min(4, accounts))",
+        )
+    parser.add_argument(
+        "--account-layout",
+        choices=("dataset", "column"),
+        default=settings.ACCOUNT_LAYOUT,
+        help="dataset: one dataset per account; column: shared tables with account_id (default: dataset)",
+    )
+
+
 def _add_push_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     push = commands.add_parser(
         "push", help="send prospects from a table, query or file to Woodpecker (see docs/push.md)"
@@ -88,33 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also load the events the webhook receiver spooled in DIR (or sources.woodpecker.webhook_spool)",
     )
-    load.add_argument(
-        "--accounts",
-        default=None,
-        metavar="all|NAME,…",
-        help="load these accounts of the [accounts.<name>] configuration, in parallel (docs/accounts.md)",
-    )
-    load.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="accounts loaded at the same time (default: min(4, accounts))",
-    )
-    load.add_argument(
-        "--account-layout",
-        choices=("dataset", "column"),
-        default=settings.ACCOUNT_LAYOUT,
-        help="dataset: one dataset per account; column: shared tables with account_id (default: dataset)",
-    )
+    _add_accounts_args(load, "load", workers=True)
     load.add_argument(
         "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
     )
     _add_destination_args(load)
 
     transform = commands.add_parser("transform", help="rebuild the engagement tables only")
+    _add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
     _add_destination_args(transform)
 
     status = commands.add_parser("status", help="last run, cursors and row counts")
+    _add_accounts_args(status, "show", workers=False)
     _add_destination_args(status)
 
     _add_push_parser(commands)

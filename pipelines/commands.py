@@ -10,13 +10,15 @@ from pathlib import Path
 from sources.woodpecker.progress import RunStats
 
 from . import settings
-from .accounts import configured_names, select_accounts
+from .accounts import Account, configured_names, select_accounts
+from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lock import pipeline_lock
-from .parallel import default_workers, run_accounts
+from .parallel import account_target, check_layout, default_workers, run_accounts, transform_accounts
 from .report import (
     accounts_record,
     accounts_summary,
+    accounts_transform_summary,
     progress_ticker,
     status_text,
     summary,
@@ -69,9 +71,13 @@ def load(args: argparse.Namespace) -> int:
     return execute_load(options_from_args(args), summary_json=args.summary_json)
 
 
-def execute_accounts(args: argparse.Namespace) -> int:
-    """`woodpecker-etl load --accounts …`: load several configured accounts in parallel."""
-    if args.api_key:
+def select_command_accounts(args: argparse.Namespace) -> tuple[list[str], list[Account]]:
+    """Check the flags that go with `--accounts`; the configured account names and the selected accounts.
+
+    Raises:
+        CliError: a flag that excludes `--accounts`, or an account that is not configured.
+    """
+    if getattr(args, "api_key", None):
         raise CliError(
             "--api-key and --accounts exclude each other: with --accounts every key comes from the "
             "[accounts.<name>] configuration.",
@@ -90,8 +96,14 @@ def execute_accounts(args: argparse.Namespace) -> int:
             "own with its key, --dataset and --pipeline-name (docs/accounts.md).",
             ExitCode.CONFIGURATION,
         )
+    check_layout(args.account_layout)
     names = configured_names()
-    accounts = select_accounts(args.accounts, names)
+    return names, select_accounts(args.accounts, names)
+
+
+def execute_accounts(args: argparse.Namespace) -> int:
+    """`woodpecker-etl load --accounts …`: load several configured accounts in parallel."""
+    names, accounts = select_command_accounts(args)
     base = options_from_args(args)
     workers = args.workers if args.workers is not None else default_workers(len(accounts))
     print(
@@ -111,6 +123,8 @@ def transform(args: argparse.Namespace) -> int:
     """`woodpecker-etl transform`: rebuild the engagement tables from what is loaded."""
     from .report import models_line
 
+    if getattr(args, "accounts", None):
+        return transform_accounts_command(args)
     options = options_from_args(args)
     with pipeline_lock(options.pipelines_dir, options.pipeline_name):
         report = build_engagement_models(make_pipeline(options), options.duckdb_path)
@@ -118,9 +132,55 @@ def transform(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def transform_accounts_command(args: argparse.Namespace) -> int:
+    """`woodpecker-etl transform --accounts …`: rebuild each account's engagement tables and the views."""
+    names, accounts = select_command_accounts(args)
+    base = options_from_args(args)
+    workers = args.workers if args.workers is not None else default_workers(len(accounts))
+    print(
+        f"Rebuilding the engagement tables of {len(accounts)} account(s) in {base.destination} "
+        f"({args.account_layout} layout, {workers} at a time) …",
+        file=sys.stderr,
+        flush=True,
+    )
+    run = transform_accounts(base, accounts, args.account_layout, workers, say=_step, union_accounts=names)
+    print(accounts_transform_summary(base, run))
+    return int(run.exit_code())
+
+
 def status(args: argparse.Namespace) -> int:
     """`woodpecker-etl status`: last run, cursors and row counts."""
-    options = options_from_args(args)
+    if getattr(args, "accounts", None):
+        return status_accounts(args)
+    print(status_block(options_from_args(args)))
+    return int(ExitCode.OK)
+
+
+def status_accounts(args: argparse.Namespace) -> int:
+    """`woodpecker-etl status --accounts …`: the status of each selected account, one block each."""
+    _, accounts = select_command_accounts(args)
+    base = options_from_args(args)
+    errors: list[CliError] = []
+    for n, account in enumerate(accounts):
+        if n:
+            print()
+        print(f"Account {account.name}")
+        try:
+            print(status_block(account_target(base, account.name, args.account_layout)))
+        except Exception as exc:
+            error = translate_error(exc, account.api_key)
+            errors.append(error)
+            print(f"  error: {error}")
+    if not errors:
+        return int(ExitCode.OK)
+    if len(errors) < len(accounts):
+        return int(ExitCode.PARTIAL)
+    codes = {error.code for error in errors}
+    return int(codes.pop() if len(codes) == 1 else ExitCode.FAILURE)
+
+
+def status_block(options: LoadOptions) -> str:
+    """The status of one pipeline: last run, cursors and row counts (an account's rows only, if set)."""
     pipeline = make_pipeline(options)
     trace = pipeline.last_trace
     last = None
@@ -128,12 +188,11 @@ def status(args: argparse.Namespace) -> int:
         outcome = "failed" if any(step.step_exception for step in trace.steps) else "succeeded"
         last = f"{trace.started_at} ({outcome})"
     totals = (
-        row_counts(pipeline, settings.SOURCE_TABLES)
+        row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
         if Path(options.duckdb_path).exists() or (options.destination != "duckdb")
         else {}
     )
-    print(status_text(options, pipeline.state, totals, last))
-    return int(ExitCode.OK)
+    return status_text(options, pipeline.state, totals, last)
 
 
 def push(args: argparse.Namespace) -> int:

@@ -10,6 +10,9 @@ and up to `workers` accounts run side by side. Every account has its own dlt pip
 
 Either way the marts of all configured accounts are unioned, with `account_id`, into views in
 `<dataset>_all`. A failing account does not stop the others; each outcome is reported.
+
+`transform_accounts` rebuilds the same engagement tables and views from what is already loaded
+(`woodpecker-etl transform --accounts`), without reading the API.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from .account_column import ACCOUNT_ID
 from .accounts import Account
 from .errors import redact, translate_error
 from .exit_codes import CliError, ExitCode
-from .runner import LoadOptions, LoadResult, make_pipeline, run_load
+from .lock import pipeline_lock
+from .runner import LoadOptions, LoadResult, build_engagement_models, make_pipeline, run_load
 
 LAYOUTS = ("dataset", "column")
 
@@ -42,22 +46,24 @@ class AccountOutcome:
     Attributes:
         account: The account's name.
         dataset: Where its engagement tables are (its own dataset in both layouts).
-        result: The load's result when it succeeded.
+        result: The load's result when it succeeded (None for a `transform`).
+        models: The engagement tables' build report, when they were built.
         error: The error (already redacted) when it failed.
-        seconds: Wall time of this account's load.
+        seconds: Wall time of this account's load or transform.
         stats: Request counters of this account.
     """
 
     account: str
     dataset: str
     result: LoadResult | None = None
+    models: Any | None = None
     error: CliError | None = None
     seconds: float = 0.0
     stats: RunStats = field(default_factory=RunStats)
 
     @property
     def ok(self) -> bool:
-        """True when the load (and its engagement tables) succeeded."""
+        """True when the load or transform (and its engagement tables) succeeded."""
         return self.error is None
 
 
@@ -106,6 +112,31 @@ def union_dataset(base: LoadOptions) -> str:
     return f"{base.dataset}{settings.ALL_ACCOUNTS_SUFFIX}"
 
 
+def check_layout(layout: str) -> None:
+    """Refuse an unknown account layout.
+
+    Raises:
+        CliError: with the layouts to choose from.
+    """
+    if layout not in LAYOUTS:
+        choices = " or ".join(LAYOUTS)
+        raise CliError(f"Unknown account layout {layout!r}; choose {choices}.", ExitCode.CONFIGURATION)
+
+
+def account_target(base: LoadOptions, name: str, layout: str) -> LoadOptions:
+    """Where one account's pipeline and raw tables are: its pipeline name, dataset and `account_id`.
+
+    No key is involved, so `transform` and `status` can use it for accounts whose key is not set here.
+    """
+    column = layout == "column"
+    return replace(
+        base,
+        pipeline_name=f"{base.pipeline_name}_{name}",
+        dataset=base.dataset if column else account_dataset(base, name),
+        account_id=name if column else None,
+    )
+
+
 def account_options(base: LoadOptions, account: Account, layout: str) -> LoadOptions:
     """The load options of one account, derived from the command's options.
 
@@ -119,16 +150,12 @@ def account_options(base: LoadOptions, account: Account, layout: str) -> LoadOpt
             ".dlt/secrets.toml.",
             ExitCode.CONFIGURATION,
         )
-    column = layout == "column"
     return replace(
-        base,
+        account_target(base, account.name, layout),
         api_key=account.api_key,
         base_url=account.base_url or base.base_url,
         company_id=account.company_id,
-        pipeline_name=f"{base.pipeline_name}_{account.name}",
-        dataset=base.dataset if column else account_dataset(base, account.name),
-        account_id=account.name if column else None,
-        transform=base.transform and not column,
+        transform=base.transform and layout != "column",
         # A spool holds one account's events: only the account's own (never `sources.woodpecker.…`).
         source_options={**base.source_options, "webhook_spool": account.webhook_spool or ""},
     )
@@ -161,6 +188,60 @@ def load_account(
             say(f"[{account.name}] Building engagement tables")
             with load_gate if load_gate is not None else nullcontext():
                 outcome.result.models = build_account_models(base, account.name)
+        outcome.models = outcome.result.models
+    except Exception as exc:
+        outcome.error = _account_error(exc, account)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _has_loaded_rows(options: LoadOptions) -> bool:
+    """Whether the destination holds any raw table of the account (in the `column` layout: any row of it)."""
+    pipeline = make_pipeline(options)
+    with pipeline.sql_client() as client:
+        tables = _columns(client, options.dataset)
+        for table in settings.SOURCE_TABLES:
+            if table not in tables:
+                continue
+            if options.account_id is None:
+                return True
+            if ACCOUNT_ID in tables[table] and client.execute_sql(
+                f"SELECT 1 FROM {_quote(options.dataset)}.{_quote(table)} "
+                f"WHERE {ACCOUNT_ID} = {_literal(options.account_id)} LIMIT 1"
+            ):
+                return True
+    return False
+
+
+def transform_account(
+    base: LoadOptions,
+    account: Account,
+    layout: str,
+    gate: AbstractContextManager[Any] | None,
+    say: Callable[[str], None],
+) -> AccountOutcome:
+    """Rebuild one account's engagement tables from what is loaded, as its load would; never raises.
+
+    The account's pipeline lock is held, like `woodpecker-etl transform` holds the pipeline's: a load
+    or transform of the same account running meanwhile makes this one fail (`ExitCode.BUSY`).
+    """
+    outcome = AccountOutcome(account.name, account_dataset(base, account.name))
+    started = time.monotonic()
+    try:
+        options = account_target(base, account.name, layout)
+        with pipeline_lock(options.pipelines_dir, options.pipeline_name):
+            if not _has_loaded_rows(options):
+                raise CliError(
+                    f"Nothing of account {account.name!r} is loaded in {options.dataset} ({layout} layout); "
+                    f"run `woodpecker-etl load --accounts {account.name}` first.",
+                    ExitCode.CONFIGURATION,
+                )
+            say(f"[{account.name}] Building engagement tables")
+            with gate if gate is not None else nullcontext():
+                if layout == "column":
+                    outcome.models = build_account_models(base, account.name)
+                else:
+                    outcome.models = build_engagement_models(make_pipeline(options), options.duckdb_path)
     except Exception as exc:
         outcome.error = _account_error(exc, account)
     outcome.seconds = time.monotonic() - started
@@ -216,9 +297,7 @@ def run_accounts(
     Returns:
         Every account's outcome and the views built.
     """
-    if layout not in LAYOUTS:
-        choices = " or ".join(LAYOUTS)
-        raise CliError(f"Unknown account layout {layout!r}; choose {choices}.", ExitCode.CONFIGURATION)
+    check_layout(layout)
     if layout == "column" and base.full_refresh:
         raise CliError(
             "--full-refresh is refused in the column layout: the tables are shared, and dropping them "
@@ -226,21 +305,68 @@ def run_accounts(
             "and load all accounts again.",
             ExitCode.CONFIGURATION,
         )
+    serialise = needs_load_gate(base, layout) if serialise_loads is None else serialise_loads
+    return _each_account(
+        load_account, base, accounts, layout, workers, say, union_accounts, serialise, base.transform
+    )
+
+
+def transform_accounts(
+    base: LoadOptions,
+    accounts: Sequence[Account],
+    layout: str = "dataset",
+    workers: int | None = None,
+    say: Callable[[str], None] | None = None,
+    union_accounts: Sequence[str] | None = None,
+) -> AccountsRun:
+    """Rebuild the engagement tables of `accounts` from what is loaded, then refresh the cross-account views.
+
+    The same tables as `run_accounts` builds after loading (`transform_account`); no key is needed.
+
+    Args:
+        base: The command's options; each account's pipeline and dataset derive from them.
+        accounts: The accounts to rebuild.
+        layout: `dataset` or `column`, as they were loaded.
+        workers: Accounts rebuilt at the same time (default: `default_workers`).
+        say: Called with progress lines, each prefixed with the account's name.
+        union_accounts: Accounts the cross-account views cover (default: `accounts`).
+
+    Returns:
+        Every account's outcome and the views built.
+    """
+    check_layout(layout)
+    gate = needs_load_gate(base, layout)
+    return _each_account(transform_account, base, accounts, layout, workers, say, union_accounts, gate, True)
+
+
+def _each_account(
+    work: Callable[
+        [LoadOptions, Account, str, AbstractContextManager[Any] | None, Callable[[str], None]], AccountOutcome
+    ],
+    base: LoadOptions,
+    accounts: Sequence[Account],
+    layout: str,
+    workers: int | None,
+    say: Callable[[str], None] | None,
+    union_accounts: Sequence[str] | None,
+    serialise: bool,
+    union: bool,
+) -> AccountsRun:
+    """Run `work` for every account on a pool of `workers` threads, then (if `union`) refresh the views."""
     count = workers if workers is not None else default_workers(len(accounts))
     if count < 1:
         raise CliError("--workers must be at least 1.", ExitCode.CONFIGURATION)
     speak = say or (lambda _m: None)
-    serialise = needs_load_gate(base, layout) if serialise_loads is None else serialise_loads
     gate = threading.Lock() if serialise else None
     started = time.monotonic()
     with (
         shared_database(base),
         ThreadPoolExecutor(max_workers=count, thread_name_prefix="woodpecker-account") as pool,
     ):
-        futures = [pool.submit(load_account, base, a, layout, gate, speak) for a in accounts]
+        futures = [pool.submit(work, base, a, layout, gate, speak) for a in accounts]
         outcomes = [future.result() for future in futures]
     run = AccountsRun(layout, count, 0.0, outcomes, union_dataset(base))
-    if base.transform:
+    if union:
         names = list(union_accounts) if union_accounts is not None else [a.name for a in accounts]
         try:
             run.union_views = build_union_views(base, names)

@@ -202,15 +202,36 @@ def accounts_summary(base: LoadOptions, run: AccountsRun) -> str:
             )
         )
     out.append(_table(rows, ("account", "outcome", "seconds", "rows loaded", "requests", "dataset")))
-    for o in run.failed:
-        out.append(f"  {o.account}: {o.error}")
+    out.extend(_accounts_closing(run, "loaded"))
+    return "\n".join(out)
+
+
+def accounts_transform_summary(base: LoadOptions, run: AccountsRun) -> str:
+    """The text printed after `transform --accounts`: one row per account, then each failure's reason."""
+    ok = len(run.outcomes) - len(run.failed)
+    out = [
+        f"Rebuilt the engagement tables of {ok} of {len(run.outcomes)} accounts in {base.destination} "
+        f"in {run.seconds:.1f} s ({run.layout} layout, {run.workers} at a time)"
+    ]
+    rows = []
+    for o in run.outcomes:
+        built = str(len(getattr(o.models, "models", None) or [])) if o.ok else "-"
+        rows.append((o.account, "ok" if o.ok else "FAILED", f"{o.seconds:.1f}", built, o.dataset))
+    out.append(_table(rows, ("account", "outcome", "seconds", "models", "dataset")))
+    out.extend(_accounts_closing(run, "rebuilt"))
+    return "\n".join(out)
+
+
+def _accounts_closing(run: AccountsRun, done: str) -> list[str]:
+    """The lines after the accounts' table: failures, cross-account views, how many failed."""
+    out = [f"  {o.account}: {o.error}" for o in run.failed]
     if run.union_views:
         out.append(f"  all accounts: {len(run.union_views)} views with account_id in {run.union_dataset}")
     if run.union_error is not None:
         out.append(f"  cross-account views not refreshed: {run.union_error}")
     if run.failed:
-        out.append(f"  {len(run.failed)} account(s) failed; the others are loaded.")
-    return "\n".join(out)
+        out.append(f"  {len(run.failed)} account(s) failed; the others are {done}.")
+    return out
 
 
 def accounts_record(base: LoadOptions, run: AccountsRun) -> dict[str, Any]:

@@ -237,8 +237,16 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
     return build_models(pipeline)
 
 
-def row_counts(pipeline: dlt.Pipeline, tables: tuple[str, ...]) -> dict[str, int]:
-    """Rows per table in the destination (live rows only where the table tracks deletes)."""
+def row_counts(
+    pipeline: dlt.Pipeline, tables: tuple[str, ...], account_id: str | None = None
+) -> dict[str, int]:
+    """Rows per table in the destination (live rows only where the table tracks deletes).
+
+    Args:
+        pipeline: The pipeline whose dataset is counted.
+        tables: The tables to count; those not loaded are left out.
+        account_id: Count only this account's rows (the `column` account layout's shared tables).
+    """
     counts: dict[str, int] = {}
     schema = pipeline.default_schema if pipeline.default_schema_name else None
     if schema is None:
@@ -248,7 +256,12 @@ def row_counts(pipeline: dlt.Pipeline, tables: tuple[str, ...]) -> dict[str, int
             if table not in schema.tables or not schema.get_table_columns(table):
                 continue
             name = client.make_qualified_table_name(table)
-            where = " WHERE deleted_at IS NULL" if "deleted_at" in schema.get_table_columns(table) else ""
+            columns = schema.get_table_columns(table)
+            conditions = ["deleted_at IS NULL"] if "deleted_at" in columns else []
+            if account_id is not None:
+                quoted = account_id.replace("'", "''")
+                conditions.append(f"{ACCOUNT_ID} = '{quoted}'")
+            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
             try:
                 result = client.execute_sql(f"SELECT COUNT(*) FROM {name}{where}")
             except Exception:  # table declared but never created in the destination

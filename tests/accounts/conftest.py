@@ -35,9 +35,13 @@ class Fleet:
 
     def load(self, *extra: str) -> int:
         """`woodpecker-etl load --accounts …` in-process; returns the exit code."""
+        return self.run("load", *extra)
+
+    def run(self, command: str, *extra: str) -> int:
+        """`woodpecker-etl <command> …` in-process on this fleet's files; returns the exit code."""
         return main(
             [
-                "load",
+                command,
                 "--duckdb-path",
                 str(self.duckdb_path),
                 "--pipelines-dir",
