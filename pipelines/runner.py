@@ -11,6 +11,7 @@ from typing import Any
 
 import dlt
 from dlt.common.typing import TRefreshMode
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.progress import RunStats
@@ -95,7 +96,8 @@ def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
     check_options(options)
     destination: Any = options.destination
     if options.destination == "duckdb":
-        destination = dlt.destinations.duckdb(credentials=options.duckdb_path)
+        credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(settings.DUCKDB_LOAD_CONFIG))
+        destination = dlt.destinations.duckdb(credentials=credentials)
     kwargs: dict[str, Any] = {}
     if options.pipelines_dir:
         kwargs["pipelines_dir"] = options.pipelines_dir
@@ -234,7 +236,12 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
         return build_lake_models(pipeline, duckdb_path)
     from transforms.runner import build_models
 
-    return build_models(pipeline)
+    with pipeline.sql_client() as client:
+        if pipeline.destination.destination_name == "duckdb":
+            # The memory cap is for loading (settings.DUCKDB_LOAD_CONFIG); joins over millions of
+            # memberships run faster with DuckDB's default.
+            client.execute_sql("RESET memory_limit")
+        return build_models(client)
 
 
 def row_counts(

@@ -61,7 +61,6 @@ class ScanResult:
     rows: int = 0
     repairs: int = 0
     total: int | None = None
-    keys: set[Hashable] = field(default_factory=set)
 
 
 class _NextPage:
@@ -179,17 +178,20 @@ class AscendingScan:
                 self._give_up(None)
                 return
             flags = list(main.flags)
+            tail: _Pass | None = None
             if main.evidence and main.pages > 1 and main.start is not None:
                 tail = _Pass()
                 yield from self._pass(main.start - ONE_SECOND, tail)
                 flags.extend(self._tail_flags(main, tail))
-                self._known.update((k, v) for k, (_, v) in tail.first.items())
-            self._known.update((k, v) for k, (_, v) in main.first.items())
             boundaries = [b for b in flags if 1 <= b < main.pages]
             if not boundaries:
                 self.result.consistent = True
                 self.result.resume_from = self.result.started
                 return
+            # Only a repair pass reads what this one saw; a finished scan never copies it.
+            if tail is not None:
+                self._known.update((k, v) for k, (_, v) in tail.first.items())
+            self._known.update((k, v) for k, (_, v) in main.first.items())
             restart = main.page_last[min(boundaries)]
             if self.result.repairs >= self.max_repairs:
                 self._give_up(restart)
@@ -270,7 +272,6 @@ class AscendingScan:
                         state.evidence = True
                     if highest is None or value > highest:
                         highest = value
-                self.result.keys.add(key)
             state.page_last.append(highest)
             if total is not None:
                 max_total = max(max_total, total)
@@ -430,7 +431,6 @@ class RecentScan:
                     break
                 keep.append(row)
             self.result.rows += len(keep)
-            self.result.keys.update(self.key(r) for r in keep)
             yield Page(keep, answer)
             if reached_end or len(rows) < size or (repeated and size == self.per_page):
                 break
