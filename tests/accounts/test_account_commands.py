@@ -30,8 +30,7 @@ def _marts(fleet: Fleet) -> dict[tuple[str, str], pd.DataFrame]:
     with duckdb.connect(str(fleet.duckdb_path), read_only=True) as con:
         for dataset in [f"woodpecker_{n}" for n in NAMES] + ["woodpecker_all"]:
             for mart in MARTS:
-                frame = con.sql(f"SELECT * FROM {dataset}.{mart}").df()
-                frames[dataset, mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+                frames[dataset, mart] = con.sql(f"SELECT * FROM {dataset}.{mart} ORDER BY ALL").df()
     return frames
 
 
