@@ -220,7 +220,10 @@ def expected_value(kind: str, value: Any) -> tuple[bool, Any]:
         if isinstance(value, bool):
             return False, None
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+            try:
+                value = int(value)
+            except ValueError:  # "--5", "²": digits to `str.isdigit`, not to `int`
+                return False, None
         ok = isinstance(value, int) and -(2**63) <= value < 2**63
         return (True, value) if ok else (False, None)
     if kind == "bool":
