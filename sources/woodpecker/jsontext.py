@@ -5,7 +5,7 @@ loses digits (`10**30` comes back as `1e+30`) and fails the whole answer beyond 
 refuses to write one. No Woodpecker field holds such a number, but an answer that did must neither
 change the value nor stop the run. Every integer outside orjson's range has at least 19 digits, so:
 
-- reading: an answer without a run of 19 digits anywhere (almost all of them; a scan costs about 1.5 ms
+- reading: an answer without a run of 19 digits anywhere (almost all of them; the scan costs about 1 ms
   per MB) is parsed by orjson alone. One with such a run (also a long digit string or a very precise
   fraction) is validated by orjson with those runs shortened, then read exactly by the standard
   library. An integer longer than Python reads (4,300 digits) is kept as its digit text.
