@@ -586,7 +586,19 @@ def _hashable(value: Any) -> Hashable:
 
 def _key_list(keys: Iterable[Hashable]) -> list[Any]:
     """Keys as JSON-friendly state values (tuples become lists), in a stable order."""
-    return sorted((list(k) if isinstance(k, tuple) else k for k in keys), key=str)
+    return sorted(
+        (list(map(_state_part, k)) if isinstance(k, tuple) else _state_part(k) for k in keys), key=str
+    )
+
+
+def _state_part(value: Any) -> Any:
+    """A key part as dlt can write it to state: an integer beyond 64 bits as its digits.
+
+    dlt writes state with orjson, which takes no such integer; no row can be loaded under such an id.
+    """
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return str(value)
+    return value
 
 
 # -- opens and clicks ---------------------------------------------------------------------------------

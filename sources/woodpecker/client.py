@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import orjson
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
@@ -23,6 +22,7 @@ from requests.exceptions import ChunkedEncodingError, ConnectionError, ContentDe
 
 from . import settings
 from .errors import ApiError, AuthenticationError, ConfigurationError
+from .jsontext import loads
 from .progress import RunStats
 
 logger = logging.getLogger(__name__)
@@ -192,8 +192,8 @@ class WoodpeckerClient:
             return f"HTTP {status}"
         if 200 <= status < 300 and status != 204 and content.strip():
             try:
-                self._parsed = (id(response), orjson.loads(content))
-            except orjson.JSONDecodeError:
+                self._parsed = (id(response), loads(content))
+            except ValueError:
                 return "invalid JSON body"
         return None
 
@@ -316,7 +316,7 @@ class WoodpeckerClient:
             code, message = error_details(_json_or_none(response), response.text)
             raise ApiError(status, code or f"HTTP {status}", message, method, path)
         if body is None and status != 204 and response.content.strip():
-            body = orjson.loads(response.content)
+            body = loads(response.content)
         server_time = _parse_date(response.headers) or fetched_at
         return Answer(status, body, _parse_total(response.headers), fetched_at, server_time)
 
@@ -347,6 +347,6 @@ class WoodpeckerClient:
 
 def _json_or_none(response: Response) -> Any:
     try:
-        return orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
+        return loads(response.content) if response.content else None
+    except ValueError:
         return None

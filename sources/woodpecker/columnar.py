@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import settings
+from .jsontext import dumps
 from .normalise import as_int, normalise_interest, parse_timestamp
 
 Kind = Literal["int", "text", "timestamp", "bool", "json", "interest"]
@@ -216,7 +215,6 @@ def _fast(values: list[Any], kind: Kind) -> pa.Array:
         text = _blank_to_null(pa.array(values, type=pa.string()))
         return pc.utf8_upper(pc.replace_substring(pc.utf8_trim_whitespace(text), "-", "_"))
     if kind == "json":
-        dumps = orjson.dumps
         return pa.array(
             [None if v is None or v == "" else dumps(v).decode() for v in values], type=pa.string()
         )
@@ -344,11 +342,8 @@ def _last_per_key(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
 
 
 def _dumps(value: Any) -> str:
-    """JSON text of any parsed JSON value (the standard library takes integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, default=str)
+    """JSON text of any parsed JSON value, integers beyond 64 bits included."""
+    return dumps(value).decode()
 
 
 def _rejection(spec: TableSpec, reason: str, record: Any, fetched_at: datetime) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
-import orjson
 
 from . import settings
 from .client import Answer, WoodpeckerClient
+from .jsontext import dumps
 from .normalise import as_int, parse_timestamp
 from .paging import FetchPage, Row
 
@@ -49,7 +49,7 @@ def utc_now() -> datetime:
 
 def row_hash(row: Mapping[str, Any]) -> str:
     """A short, stable fingerprint of an API object (keys sorted)."""
-    return hashlib.sha1(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    return hashlib.sha1(dumps(row, sort_keys=True)).hexdigest()[:16]
 
 
 def chunk_ids(ids: Sequence[int], max_chars: int = settings.CAMPAIGN_IDS_MAX_URL_CHARS) -> list[list[int]]:
@@ -90,7 +90,7 @@ def earliest(values: Sequence[datetime | None]) -> datetime | None:
 
 def _part(value: Any) -> Hashable:
     """A key part that can go into a set even when a malformed answer sends a list or an object."""
-    return value if isinstance(value, Hashable) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return value if isinstance(value, Hashable) else dumps(value, sort_keys=True)
 
 
 def field_of(row: Any, name: str) -> Any:

@@ -76,13 +76,20 @@ def prospect_value(raw: Mapping[str, Any], field: str) -> datetime | None:
 
 
 def as_int(value: Any) -> int | None:
-    """An id as an int: ints and digit strings pass, anything else (bools, floats, text) gives None."""
+    """An id as an int: ints and digit strings pass, anything else (bools, floats, text) gives None.
+
+    Never raises: a string of digits Python does not read as an int (`"--5"`, `"²"`, more than 4,300
+    digits) gives None too.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
     return None
 
 
