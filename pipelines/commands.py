@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sources.woodpecker.progress import RunStats
@@ -14,7 +15,14 @@ from .accounts import Account, configured_names, select_accounts
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lock import pipeline_lock
-from .parallel import account_target, check_layout, default_workers, run_accounts, transform_accounts
+from .parallel import (
+    AccountsRun,
+    account_target,
+    check_layout,
+    default_workers,
+    run_accounts,
+    transform_accounts,
+)
 from .report import (
     accounts_record,
     accounts_summary,
@@ -101,18 +109,24 @@ def select_command_accounts(args: argparse.Namespace) -> tuple[list[str], list[A
     return names, select_accounts(args.accounts, names)
 
 
-def execute_accounts(args: argparse.Namespace) -> int:
-    """`woodpecker-etl load --accounts …`: load several configured accounts in parallel."""
+def _over_accounts(args: argparse.Namespace, doing: str, run: Callable[..., AccountsRun]) -> AccountsRun:
+    """Select the accounts of `--accounts`, announce what happens to them and run `run` over them."""
     names, accounts = select_command_accounts(args)
     base = options_from_args(args)
     workers = args.workers if args.workers is not None else default_workers(len(accounts))
     print(
-        f"Loading {len(accounts)} Woodpecker account(s) into {base.destination} "
+        f"{doing.format(n=len(accounts), destination=base.destination)} "
         f"({args.account_layout} layout, {workers} at a time) …",
         file=sys.stderr,
         flush=True,
     )
-    run = run_accounts(base, accounts, args.account_layout, workers, say=_step, union_accounts=names)
+    return run(base, accounts, args.account_layout, workers, say=_step, union_accounts=names)
+
+
+def execute_accounts(args: argparse.Namespace) -> int:
+    """`woodpecker-etl load --accounts …`: load several configured accounts in parallel."""
+    run = _over_accounts(args, "Loading {n} Woodpecker account(s) into {destination}", run_accounts)
+    base = options_from_args(args)
     print(accounts_summary(base, run))
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(accounts_record(base, run), indent=2))
@@ -134,17 +148,9 @@ def transform(args: argparse.Namespace) -> int:
 
 def transform_accounts_command(args: argparse.Namespace) -> int:
     """`woodpecker-etl transform --accounts …`: rebuild each account's engagement tables and the views."""
-    names, accounts = select_command_accounts(args)
-    base = options_from_args(args)
-    workers = args.workers if args.workers is not None else default_workers(len(accounts))
-    print(
-        f"Rebuilding the engagement tables of {len(accounts)} account(s) in {base.destination} "
-        f"({args.account_layout} layout, {workers} at a time) …",
-        file=sys.stderr,
-        flush=True,
-    )
-    run = transform_accounts(base, accounts, args.account_layout, workers, say=_step, union_accounts=names)
-    print(accounts_transform_summary(base, run))
+    doing = "Rebuilding the engagement tables of {n} account(s) in {destination}"
+    run = _over_accounts(args, doing, transform_accounts)
+    print(accounts_transform_summary(options_from_args(args), run))
     return int(run.exit_code())
 
 
