@@ -18,13 +18,12 @@ WITH joined AS (
         k.observed_clicks,
         k.first_clicked_at,
         k.last_clicked_at,
-        CASE WHEN m.sent_mails > 0 AND a.campaigns_contacted = 1 THEN p.last_contacted_at END AS last_contacted_at,
-        CASE WHEN m.status = 'REPLIED' AND a.campaigns_replied = 1 THEN p.last_replied_at END AS last_replied_at
+        CASE WHEN m.sent_mails > 0 THEN a.attributable_contacted_at END AS last_contacted_at,
+        CASE WHEN m.status = 'REPLIED' THEN a.attributable_replied_at END AS last_replied_at
     FROM {{ ref('stg_woodpecker__campaign_prospects') }} AS m
     -- both always match (staging keeps memberships of live prospects only); LEFT joins keep the
     -- planner's row estimate at the membership count, so it hashes the smaller side of every join
     LEFT JOIN {{ ref('int_woodpecker__memberships_per_prospect') }} AS a ON a.prospect_id = m.prospect_id
-    LEFT JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__opens_per_campaign_prospect') }} AS o
         ON o.campaign_id = m.campaign_id AND o.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__clicks_per_campaign_prospect') }} AS k

@@ -1,23 +1,12 @@
 -- One row per live prospect (grain: prospect_id): engagement across all of the prospect's campaigns,
--- a lifecycle stage and an engagement score (both defined in docs/metrics.md). Every count is rolled up
--- from campaign_prospect_engagement in one pass, so the memberships are not read again.
-WITH per_prospect AS (
+-- a lifecycle stage and an engagement score (both defined in docs/metrics.md). The membership counts
+-- come from int_woodpecker__memberships_per_prospect; opens and clicks are rolled up from the
+-- campaign_prospect_engagement rows that have any (the others add nothing to them).
+WITH observed AS (
     SELECT
         e.prospect_id,
-        COUNT(*) AS campaigns_enrolled,
-        SUM(CASE WHEN e.was_contacted THEN 1 ELSE 0 END) AS campaigns_contacted,
-        SUM(e.sends) AS emails_sent,
         SUM(CASE WHEN e.was_opened THEN 1 ELSE 0 END) AS campaigns_opened,
         SUM(CASE WHEN e.was_clicked THEN 1 ELSE 0 END) AS campaigns_clicked,
-        SUM(CASE WHEN e.was_replied THEN 1 ELSE 0 END) AS campaigns_replied,
-        SUM(CASE WHEN e.was_autoreplied THEN 1 ELSE 0 END) AS campaigns_autoreplied,
-        SUM(CASE WHEN e.was_bounced THEN 1 ELSE 0 END) AS campaigns_bounced,
-        SUM(CASE WHEN e.was_invalid THEN 1 ELSE 0 END) AS campaigns_invalid,
-        SUM(CASE WHEN e.was_opted_out THEN 1 ELSE 0 END) AS campaigns_opted_out,
-        SUM(CASE WHEN e.interest = 'INTERESTED' THEN 1 ELSE 0 END) AS campaigns_interested,
-        SUM(CASE WHEN e.interest = 'MAYBE_LATER' THEN 1 ELSE 0 END) AS campaigns_maybe_later,
-        SUM(CASE WHEN e.interest = 'NOT_INTERESTED' THEN 1 ELSE 0 END) AS campaigns_not_interested,
-        SUM(CASE WHEN e.is_positive_reply THEN 1 ELSE 0 END) AS campaigns_positive_reply,
         SUM(e.observed_opens) AS observed_opens,
         SUM(e.observed_clicks) AS observed_clicks,
         SUM(e.clicked_links) AS clicked_links,
@@ -26,6 +15,7 @@ WITH per_prospect AS (
         MIN(e.first_clicked_at) AS first_clicked_at,
         MAX(e.last_clicked_at) AS last_clicked_at
     FROM {{ ref('campaign_prospect_engagement') }} AS e
+    WHERE e.was_opened OR e.was_clicked
     GROUP BY e.prospect_id
 ),
 
@@ -39,8 +29,8 @@ counts AS (
         CAST(COALESCE(x.campaigns_enrolled, 0) AS BIGINT) AS campaigns_enrolled,
         CAST(COALESCE(x.campaigns_contacted, 0) AS BIGINT) AS campaigns_contacted,
         CAST(COALESCE(x.emails_sent, 0) AS BIGINT) AS emails_sent,
-        CAST(COALESCE(x.campaigns_opened, 0) AS BIGINT) AS campaigns_opened,
-        CAST(COALESCE(x.campaigns_clicked, 0) AS BIGINT) AS campaigns_clicked,
+        CAST(COALESCE(o.campaigns_opened, 0) AS BIGINT) AS campaigns_opened,
+        CAST(COALESCE(o.campaigns_clicked, 0) AS BIGINT) AS campaigns_clicked,
         CAST(COALESCE(x.campaigns_replied, 0) AS BIGINT) AS campaigns_replied,
         CAST(COALESCE(x.campaigns_autoreplied, 0) AS BIGINT) AS campaigns_autoreplied,
         CAST(COALESCE(x.campaigns_interested, 0) AS BIGINT) AS campaigns_interested,
@@ -50,17 +40,18 @@ counts AS (
         CAST(COALESCE(x.campaigns_bounced, 0) AS BIGINT) AS campaigns_bounced,
         CAST(COALESCE(x.campaigns_invalid, 0) AS BIGINT) AS campaigns_invalid,
         CAST(COALESCE(x.campaigns_opted_out, 0) AS BIGINT) AS campaigns_opted_out,
-        CAST(COALESCE(x.observed_opens, 0) AS BIGINT) AS observed_opens,
-        CAST(COALESCE(x.observed_clicks, 0) AS BIGINT) AS observed_clicks,
-        CAST(COALESCE(x.clicked_links, 0) AS BIGINT) AS clicked_links,
-        x.first_opened_at,
-        x.last_opened_at,
-        x.first_clicked_at,
-        x.last_clicked_at,
+        CAST(COALESCE(o.observed_opens, 0) AS BIGINT) AS observed_opens,
+        CAST(COALESCE(o.observed_clicks, 0) AS BIGINT) AS observed_clicks,
+        CAST(COALESCE(o.clicked_links, 0) AS BIGINT) AS clicked_links,
+        o.first_opened_at,
+        o.last_opened_at,
+        o.first_clicked_at,
+        o.last_clicked_at,
         p.last_contacted_at,
         p.last_replied_at
     FROM {{ ref('stg_woodpecker__prospects') }} AS p
-    LEFT JOIN per_prospect AS x ON x.prospect_id = p.prospect_id
+    LEFT JOIN {{ ref('int_woodpecker__memberships_per_prospect') }} AS x ON x.prospect_id = p.prospect_id
+    LEFT JOIN observed AS o ON o.prospect_id = p.prospect_id
 ),
 
 flags AS (
