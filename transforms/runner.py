@@ -24,6 +24,7 @@ from .catalog import Model, load_models, render
 from .connection import Executor, open_executor
 from .dialects import to_dialect
 from .inputs import SourceInputs, quote, source_inputs
+from .reads import ref_columns
 
 
 class BuildError(RuntimeError):
@@ -93,8 +94,8 @@ class _Build:
         self.view_inputs = SourceInputs()
         self.kind = {m.name: m.materialization(dialect) for m in self.models}
         # On the view-cache dialects the view models of a build live in the temporary schema: computed
-        # once into a temporary table when several models read them, else a temporary view that the
-        # one reader inlines (no copy at all).
+        # once into a temporary table (holding only the columns its readers name) when several models
+        # read them, else a temporary view that the one reader inlines (no copy at all).
         self.temporary: dict[str, str] = {}
         if dialect in settings.VIEW_CACHE_DIALECTS:
             readers = Counter(ref for m in self.models for ref in m.refs)
@@ -166,14 +167,29 @@ class _Build:
             if model.name in self.temporary:
                 self.sql(f"DROP {self.temporary[model.name].upper()} IF EXISTS {self.name(model.name, True)}")
 
+    def cached_columns(self) -> dict[str, list[str]]:
+        """Per model cached in a temporary table: the columns its readers name (absent: all of them)."""
+        keep: dict[str, list[str]] = {}
+        for name, kind in self.temporary.items():
+            reads = [ref_columns(m)[name] for m in self.models if name in m.refs]
+            if kind == "table" and reads and all(r is not None for r in reads):
+                columns = sorted(set().union(*reads))  # type: ignore[arg-type]
+                if columns:
+                    keep[name] = columns
+        return keep
+
     def build(self, inputs: SourceInputs, report: BuildReport) -> None:
+        keep = self.cached_columns()
         for model in self.models:
             kind = self.kind[model.name].upper()
             if model.name in self.temporary:
                 kind = f"TEMPORARY {self.temporary[model.name].upper()}"
+            body = self.body(model, inputs)
+            if model.name in keep:
+                body = f"SELECT {', '.join(quote(c) for c in keep[model.name])} FROM ({body}) AS cached"
             started = time.perf_counter()
             try:
-                self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {self.body(model, inputs)}")
+                self.sql(f"CREATE {kind} {self.name(model.name, True)} AS {body}")
             except Exception as exc:
                 raise BuildError(f"model {model.name} failed: {exc}", model.name) from exc
             report.model_seconds[model.name] = time.perf_counter() - started

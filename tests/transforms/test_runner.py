@@ -305,3 +305,27 @@ def test_duckdb_views_survive_renaming_and_attaching_the_file(tmp_path: Path) ->
         assert count is not None and count[0] == len(staged)
     finally:
         reader.close()
+
+
+def _extra_mart(name: str, select: str) -> Model:
+    return Model(
+        name=name,
+        layer="marts",
+        materialized="table",
+        sql=f"{select} FROM {{{{ ref('stg_woodpecker__prospects') }}}} AS p",
+        refs=("stg_woodpecker__prospects",),
+        sources=(),
+    )
+
+
+@pytest.mark.parametrize("select", ["SELECT p.prospect_id, p.updated_at", "SELECT *"])
+def test_cached_views_keep_every_column_a_reader_needs(duck: duckdb.DuckDBPyConnection, select: str) -> None:
+    """The shipped marts do not read `updated_at`; a further reader that does still gets it."""
+    write_tables(duck, DATASET, scenario.raw_tables())
+    report = build_models(duck, DATASET, models=[*load_models(), _extra_mart("zz_reader", select)])
+    assert "zz_reader" in report.models
+    built = {r["prospect_id"]: r["updated_at"] for r in read_table(duck, DATASET, "zz_reader")}
+    staging = read_table(duck, DATASET, "stg_woodpecker__prospects")
+    staged = {r["prospect_id"]: r["updated_at"] for r in staging}
+    assert built == staged
+    assert len(built) == 8 and all(v is not None for v in built.values())
