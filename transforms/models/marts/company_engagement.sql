@@ -14,11 +14,11 @@ per_domain AS (
     SELECT
         email_domain,
         COUNT(*) AS prospects,
-        SUM(CASE WHEN campaigns_enrolled > 0 THEN 1 ELSE 0 END) AS prospects_enrolled,
-        SUM(CASE WHEN campaigns_contacted > 0 THEN 1 ELSE 0 END) AS prospects_contacted,
-        SUM(CASE WHEN campaigns_bounced > 0 THEN 1 ELSE 0 END) AS prospects_bounced,
-        SUM(CASE WHEN campaigns_replied > 0 THEN 1 ELSE 0 END) AS prospects_replied,
-        SUM(CASE WHEN campaigns_positive_reply > 0 THEN 1 ELSE 0 END) AS prospects_positive_reply,
+        COUNT(CASE WHEN campaigns_enrolled > 0 THEN 1 END) AS prospects_enrolled,
+        COUNT(CASE WHEN campaigns_contacted > 0 THEN 1 END) AS prospects_contacted,
+        COUNT(CASE WHEN campaigns_bounced > 0 THEN 1 END) AS prospects_bounced,
+        COUNT(CASE WHEN campaigns_replied > 0 THEN 1 END) AS prospects_replied,
+        COUNT(CASE WHEN campaigns_positive_reply > 0 THEN 1 END) AS prospects_positive_reply,
         SUM(campaigns_replied) AS campaign_replies,
         SUM(campaigns_positive_reply) AS campaign_positive_replies,
         SUM(emails_sent) AS emails_sent

@@ -5,8 +5,8 @@
 WITH observed AS (
     SELECT
         e.prospect_id,
-        SUM(CASE WHEN e.was_opened THEN 1 ELSE 0 END) AS campaigns_opened,
-        SUM(CASE WHEN e.was_clicked THEN 1 ELSE 0 END) AS campaigns_clicked,
+        COUNT(CASE WHEN e.was_opened THEN 1 END) AS campaigns_opened,
+        COUNT(CASE WHEN e.was_clicked THEN 1 END) AS campaigns_clicked,
         SUM(e.observed_opens) AS observed_opens,
         SUM(e.observed_clicks) AS observed_clicks,
         SUM(e.clicked_links) AS clicked_links,

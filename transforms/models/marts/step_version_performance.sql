@@ -21,8 +21,8 @@ sends_histogram AS (
         e.campaign_id,
         e.sends,
         COUNT(*) AS memberships,
-        SUM(CASE WHEN e.was_replied THEN 1 ELSE 0 END) AS replied,
-        SUM(CASE WHEN e.was_bounced THEN 1 ELSE 0 END) AS bounced
+        COUNT(CASE WHEN e.was_replied THEN 1 END) AS replied,
+        COUNT(CASE WHEN e.was_bounced THEN 1 END) AS bounced
     FROM {{ ref('campaign_prospect_engagement') }} AS e
     WHERE e.sends > 0
     GROUP BY e.campaign_id, e.sends
@@ -46,10 +46,10 @@ step_events AS (
     SELECT
         w.campaign_id,
         w.step_number,
-        SUM(CASE WHEN w.event = 'campaign_sent' THEN 1 ELSE 0 END) AS sends,
-        SUM(CASE WHEN w.event = 'email_opened' THEN 1 ELSE 0 END) AS opens,
-        SUM(CASE WHEN w.event = 'link_clicked' THEN 1 ELSE 0 END) AS clicks,
-        SUM(CASE WHEN w.event = 'prospect_replied' THEN 1 ELSE 0 END) AS replies
+        COUNT(CASE WHEN w.event = 'campaign_sent' THEN 1 END) AS sends,
+        COUNT(CASE WHEN w.event = 'email_opened' THEN 1 END) AS opens,
+        COUNT(CASE WHEN w.event = 'link_clicked' THEN 1 END) AS clicks,
+        COUNT(CASE WHEN w.event = 'prospect_replied' THEN 1 END) AS replies
     FROM {{ ref('stg_woodpecker__webhook_events') }} AS w
     WHERE w.campaign_id IS NOT NULL AND w.step_number IS NOT NULL
     GROUP BY w.campaign_id, w.step_number
