@@ -21,6 +21,9 @@ from transforms.reads import columns_read, ref_columns
         ("SELECT u.*, t.a FROM t JOIN u ON u.id = t.id", {"a", "id"}),
         ("SELECT T.A FROM main.T AS T", {"a"}),
         ("SELECT 1 FROM u", set()),
+        ("SELECT p.a FROM t AS p WHERE EXISTS (SELECT 1 FROM u WHERE u.id = p.id)", {"a", "id"}),
+        ("SELECT p.a, (SELECT MAX(u.x) FROM u WHERE u.id = p.id) AS m FROM t AS p", {"a", "id"}),
+        ("SELECT u.a FROM u WHERE u.id IN (SELECT p.id FROM t AS p WHERE p.k = u.k)", {"id", "k"}),
     ],
 )
 def test_named_columns_are_found(sql: str, expected: set[str]) -> None:
