@@ -169,6 +169,18 @@ def _account_error(exc: BaseException, account: Account) -> CliError:
     return CliError(message, error.code)
 
 
+@contextmanager
+def _recorded(outcome: AccountOutcome, account: Account) -> Iterator[None]:
+    """Time the work on one account; an error goes into the outcome, named and redacted, not up."""
+    started = time.monotonic()
+    try:
+        yield
+    except Exception as exc:
+        outcome.error = _account_error(exc, account)
+    finally:
+        outcome.seconds = time.monotonic() - started
+
+
 def load_account(
     base: LoadOptions,
     account: Account,
@@ -178,8 +190,7 @@ def load_account(
 ) -> AccountOutcome:
     """Load one account; never raises (the error is in the outcome)."""
     outcome = AccountOutcome(account.name, account_dataset(base, account.name))
-    started = time.monotonic()
-    try:
+    with _recorded(outcome, account):
         options = account_options(base, account, layout)
         outcome.result = run_load(
             options, outcome.stats, on_step=lambda m: say(f"[{account.name}] {m}"), load_gate=load_gate
@@ -189,9 +200,6 @@ def load_account(
             with load_gate if load_gate is not None else nullcontext():
                 outcome.result.models = build_account_models(base, account.name)
         outcome.models = outcome.result.models
-    except Exception as exc:
-        outcome.error = _account_error(exc, account)
-    outcome.seconds = time.monotonic() - started
     return outcome
 
 
@@ -226,8 +234,7 @@ def transform_account(
     or transform of the same account running meanwhile makes this one fail (`ExitCode.BUSY`).
     """
     outcome = AccountOutcome(account.name, account_dataset(base, account.name))
-    started = time.monotonic()
-    try:
+    with _recorded(outcome, account):
         options = account_target(base, account.name, layout)
         with pipeline_lock(options.pipelines_dir, options.pipeline_name):
             if not _has_loaded_rows(options):
@@ -242,9 +249,6 @@ def transform_account(
                     outcome.models = build_account_models(base, account.name)
                 else:
                     outcome.models = build_engagement_models(make_pipeline(options), options.duckdb_path)
-    except Exception as exc:
-        outcome.error = _account_error(exc, account)
-    outcome.seconds = time.monotonic() - started
     return outcome
 
 
