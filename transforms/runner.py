@@ -170,12 +170,16 @@ class _Build:
     def cached_columns(self) -> dict[str, list[str]]:
         """Per model cached in a temporary table: the columns its readers name (absent: all of them)."""
         keep: dict[str, list[str]] = {}
-        for name, kind in self.temporary.items():
-            reads = [ref_columns(m)[name] for m in self.models if name in m.refs]
-            if kind == "table" and reads and all(r is not None for r in reads):
-                columns = sorted(set().union(*reads))  # type: ignore[arg-type]
+        for name in (n for n, kind in self.temporary.items() if kind == "table"):
+            columns: set[str] = set()
+            for reader in (m for m in self.models if name in m.refs):
+                read = ref_columns(reader)[name]
+                if read is None:
+                    break
+                columns |= read
+            else:
                 if columns:
-                    keep[name] = columns
+                    keep[name] = sorted(columns)
         return keep
 
     def build(self, inputs: SourceInputs, report: BuildReport) -> None:
