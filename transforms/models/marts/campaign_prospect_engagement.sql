@@ -21,9 +21,14 @@ WITH joined AS (
         CASE WHEN m.sent_mails > 0 THEN a.attributable_contacted_at END AS last_contacted_at,
         CASE WHEN m.status = 'REPLIED' THEN a.attributable_replied_at END AS last_replied_at
     FROM {{ ref('stg_woodpecker__campaign_prospects') }} AS m
-    -- both always match (staging keeps memberships of live prospects only); LEFT joins keep the
-    -- planner's row estimate at the membership count, so it hashes the smaller side of every join
-    LEFT JOIN {{ ref('int_woodpecker__memberships_per_prospect') }} AS a ON a.prospect_id = m.prospect_id
+    -- LEFT joins keep the planner's row estimate at the membership count, so it hashes the smaller
+    -- side of every join. Only prospects with a time to attribute are joined: one contacted (replied)
+    -- in several campaigns has none, and leaving them out shrinks the hash table.
+    LEFT JOIN (
+        SELECT x.prospect_id, x.attributable_contacted_at, x.attributable_replied_at
+        FROM {{ ref('int_woodpecker__memberships_per_prospect') }} AS x
+        WHERE x.attributable_contacted_at IS NOT NULL OR x.attributable_replied_at IS NOT NULL
+    ) AS a ON a.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__opens_per_campaign_prospect') }} AS o
         ON o.campaign_id = m.campaign_id AND o.prospect_id = m.prospect_id
     LEFT JOIN {{ ref('int_woodpecker__clicks_per_campaign_prospect') }} AS k
