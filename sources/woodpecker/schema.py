@@ -34,24 +34,7 @@ def _bookkeeping(deleted_at: bool) -> TTableSchemaColumns:
     return columns
 
 
-PROSPECT_TEXT = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "industry",
-    "website",
-    "linkedin_url",
-    "tags",
-    "title",
-    "phone",
-    "address",
-    "city",
-    "state",
-    "country",
-    "status",
-    *(f"snippet{i}" for i in range(1, 16)),
-)
+PROSPECT_TEXT = ("email", *settings.PROSPECT_TEXT_FIELDS, "status", *settings.PROSPECT_SNIPPET_FIELDS)
 
 PROSPECTS_SPEC = TableSpec(
     table=settings.PROSPECTS,

@@ -122,10 +122,13 @@ DELETED_AT = "deleted_at"
 ADD_PROSPECTS_LIST_PATH = "/rest/v1/add_prospects_list"
 ADD_PROSPECTS_CAMPAIGN_PATH = "/rest/v1/add_prospects_campaign"
 MAX_PROSPECTS_PER_REQUEST = 20_000
+# The prospect's free-text fields, read from `prospects` and accepted by the write endpoints (the
+# source's table schema and the push validation both take them from here).
 PROSPECT_TEXT_FIELDS = (
     "first_name",
     "last_name",
     "company",
+    "industry",
     "website",
     "linkedin_url",
     "tags",
@@ -135,7 +138,6 @@ PROSPECT_TEXT_FIELDS = (
     "city",
     "state",
     "country",
-    "industry",
 )
 PROSPECT_SNIPPET_FIELDS = tuple(f"snippet{n}" for n in range(1, 16))
 # Row `status` values each endpoint accepts.
