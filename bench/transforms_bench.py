@@ -3,8 +3,11 @@
 The raw tables are generated directly in DuckDB with `generate_series` (no API, no dlt), shaped like
 the source's tables (docs/tables.md): by default 1,000,000 prospects, 3,000,000 campaign memberships,
 1,000 campaigns with 3 steps of 2 versions each, two stats snapshots per campaign, about 1,350,000
-observed opens and 300,000 observed clicks, with a sprinkle of deleted rows. It also times a plain
-copy of the membership table as a yardstick of the machine's write speed, to compare runs.
+observed opens and 300,000 observed clicks, with a sprinkle of deleted rows. Every prospect is in three
+campaigns unless `--single-campaign-share` puts that share of them in exactly one (the others then
+share the remaining memberships), which gives the per-membership send and reply times something to
+attribute. It also times a plain copy of the membership table as a yardstick of the machine's write
+speed, to compare runs.
 After a first build it rebuilds three times over the published tables and prints the median time per
 model, of the publishing transaction and of the whole rebuild, with the CPU time the rebuild used (all
 threads; steadier than the wall time when other work shares the machine).
@@ -12,6 +15,7 @@ threads; steadier than the wall time when other work shares the machine).
 Usage:
     python -m bench.transforms_bench                       # defaults, temporary database file
     python -m bench.transforms_bench --prospects 100000 --memberships 300000 --json
+    python -m bench.transforms_bench --single-campaign-share 0.5
 """
 
 from __future__ import annotations
@@ -35,10 +39,22 @@ EPOCH = "TIMESTAMPTZ '2025-01-01 00:00:00+00'"
 
 
 def generate(
-    con: duckdb.DuckDBPyConnection, prospects: int, memberships: int, campaigns: int
+    con: duckdb.DuckDBPyConnection,
+    prospects: int,
+    memberships: int,
+    campaigns: int,
+    single_share: float = 0.0,
 ) -> dict[str, int]:
-    """Create and fill the raw tables; return their row counts."""
+    """Create and fill the raw tables; return their row counts.
+
+    `single_share` of the prospects are enrolled in exactly one campaign, the others share the rest of
+    the memberships evenly (0: every prospect in memberships / prospects campaigns).
+    """
     p, m, c = prospects, memberships, campaigns
+    single = int(p * single_share)
+    if not 0 <= single < p or m - single < p - single:
+        raise ValueError("need 0 <= single-campaign share < 1 and at least one membership per prospect")
+    multi = p - single
     statuses = "['ACTIVE','ACTIVE','ACTIVE','REPLIED','BOUNCED','INVALID','BLACKLIST']"
     local = (
         "['ACTIVE','ACTIVE','ACTIVE','ACTIVE','REPLIED','AUTOREPLIED','BOUNCED','INVALID','OPT_OUT','PAUSED']"
@@ -65,15 +81,21 @@ def generate(
                100 AS per_day, 50 AS daily_enroll, 'Europe/Warsaw' AS timezone, 'OK' AS details_status,
                CASE WHEN i % 101 = 0 THEN {EPOCH} END AS deleted_at, {EPOCH} AS _fetched_at
         FROM generate_series(1, {c}) AS t(i)""",
-        # memberships: round r = i // prospects puts each prospect in a different campaign per round
+        # memberships: the first `single` rows enrol one prospect each; after them round r puts each of
+        # the other prospects in a different campaign per round
         f"""CREATE OR REPLACE TABLE {DATASET}.campaign_prospects AS
-        SELECT 1 + ((i % {p}) * 7 + (i // {p}) * 331) % {c} AS campaign_id, 1 + i % {p} AS prospect_id,
+        SELECT 1 + (k * 7 + r * 331) % {c} AS campaign_id, 1 + k AS prospect_id,
                {local}[1 + (i * 7) % 10] AS status,
                (i * 3) % 4 AS sent_mails,
                {interest}[1 + (i * 5) % 6] AS interested,
                'sender@example.com' AS campaign_email,
                CASE WHEN i % 1009 = 0 THEN {EPOCH} END AS deleted_at, {EPOCH} AS _fetched_at
-        FROM generate_series(0, {m - 1}) AS t(i)""",
+        FROM (
+            SELECT i,
+                   CASE WHEN i < {single} THEN i ELSE {single} + (i - {single}) % {multi} END AS k,
+                   CASE WHEN i < {single} THEN 0 ELSE (i - {single}) // {multi} END AS r
+            FROM generate_series(0, {m - 1}) AS t(i)
+        ) AS rows""",
         f"""CREATE OR REPLACE TABLE {DATASET}.prospect_opens AS
         SELECT prospect_id, campaign_id, {EPOCH} + INTERVAL ((prospect_id * 13 + k * 86400) % 7776000) SECOND
                AS opened_at, {EPOCH} AS _fetched_at
@@ -124,7 +146,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         con.execute(f"SET threads = {int(args.threads)}")
     started = time.perf_counter()
-    raw = generate(con, args.prospects, args.memberships, args.campaigns)
+    raw = generate(con, args.prospects, args.memberships, args.campaigns, args.single_campaign_share)
     generated = time.perf_counter() - started
     # machine yardstick: write the raw membership table once more (no joins, no aggregation)
     started = time.perf_counter()
@@ -146,6 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_model = {name: _median([r.model_seconds[name] for r in rebuilds]) for name in last.models}
     return {
         "raw_rows": raw,
+        "single_campaign_share": args.single_campaign_share,
         "generate_seconds": round(generated, 2),
         "yardstick_copy_memberships_seconds": round(yardstick, 2),
         "first_build_seconds": round(first.seconds, 2),
@@ -167,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prospects", type=int, default=1_000_000)
     parser.add_argument("--memberships", type=int, default=3_000_000)
     parser.add_argument("--campaigns", type=int, default=1_000)
+    parser.add_argument(
+        "--single-campaign-share",
+        type=float,
+        default=0.0,
+        help="share of prospects enrolled in exactly one campaign (default 0: every prospect in three)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="rebuilds to time (median reported)")
     parser.add_argument("--database", help="DuckDB file to (re)create; default: a temporary file")
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
