@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if not 0 <= args.single_campaign_share < 1:
+        parser.error("--single-campaign-share must be at least 0 and below 1")
     result = run(args)
     if args.json:
         print(json.dumps(result, indent=2))
