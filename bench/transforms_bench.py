@@ -53,7 +53,9 @@ def generate(
     p, m, c = prospects, memberships, campaigns
     single = int(p * single_share)
     if not 0 <= single < p or m - single < p - single:
-        raise ValueError("need 0 <= single-campaign share < 1 and at least one membership per prospect")
+        raise ValueError(
+            "--single-campaign-share must be at least 0 and below 1, and --memberships at least --prospects"
+        )
     multi = p - single
     statuses = "['ACTIVE','ACTIVE','ACTIVE','REPLIED','BOUNCED','INVALID','BLACKLIST']"
     local = (
@@ -143,27 +145,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
-    if args.threads:
-        con.execute(f"SET threads = {int(args.threads)}")
-    started = time.perf_counter()
-    raw = generate(con, args.prospects, args.memberships, args.campaigns, args.single_campaign_share)
-    generated = time.perf_counter() - started
-    # machine yardstick: write the raw membership table once more (no joins, no aggregation)
-    started = time.perf_counter()
-    con.execute(f"CREATE TABLE {DATASET}.yardstick AS SELECT * FROM {DATASET}.campaign_prospects")
-    yardstick = time.perf_counter() - started
-    con.execute(f"DROP TABLE {DATASET}.yardstick")
-    first = build_models(con, DATASET)
-    rebuilds, cpu_seconds = [], []
-    for _ in range(args.repeat):
-        cpu_started = time.process_time()  # all of DuckDB's threads: steadier than the wall on a busy machine
-        rebuilds.append(build_models(con, DATASET))
-        cpu_seconds.append(time.process_time() - cpu_started)
-    con.close()
-    if not args.database:
-        path.unlink(missing_ok=True)
-        Path(str(path) + ".wal").unlink(missing_ok=True)
-        folder.rmdir()
+    try:
+        if args.threads:
+            con.execute(f"SET threads = {int(args.threads)}")
+        started = time.perf_counter()
+        raw = generate(con, args.prospects, args.memberships, args.campaigns, args.single_campaign_share)
+        generated = time.perf_counter() - started
+        # machine yardstick: write the raw membership table once more (no joins, no aggregation)
+        started = time.perf_counter()
+        con.execute(f"CREATE TABLE {DATASET}.yardstick AS SELECT * FROM {DATASET}.campaign_prospects")
+        yardstick = time.perf_counter() - started
+        con.execute(f"DROP TABLE {DATASET}.yardstick")
+        first = build_models(con, DATASET)
+        rebuilds, cpu_seconds = [], []
+        for _ in range(args.repeat):
+            cpu_started = time.process_time()  # all of DuckDB's threads: steadier than the wall when busy
+            rebuilds.append(build_models(con, DATASET))
+            cpu_seconds.append(time.process_time() - cpu_started)
+    finally:
+        con.close()
+        if not args.database:
+            path.unlink(missing_ok=True)
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+            folder.rmdir()
     last = rebuilds[-1]
     per_model = {name: _median([r.model_seconds[name] for r in rebuilds]) for name in last.models}
     return {
@@ -201,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    if not 0 <= args.single_campaign_share < 1:
-        parser.error("--single-campaign-share must be at least 0 and below 1")
-    result = run(args)
+    try:
+        result = run(args)
+    except ValueError as exc:  # the sizes asked for cannot be generated
+        parser.error(str(exc))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
