@@ -7,8 +7,8 @@
 -- as dictionaries and cleans each distinct value once. `cleaned` is inlined, not materialised: the
 -- ranking branch reads only the (usually no) repeated ids, so a materialised copy of every row is waste.
 -- `repeated_keys` is not materialised either: beside the ranking window, a materialised CTE makes DuckDB
--- keep every column, so a reader naming a few (the build's cache keeps 7 of 16) still paid for cleaning
--- all ten text columns.
+-- keep every column, so a reader naming a few (the build's trimmed cache) still paid for cleaning all
+-- ten text columns.
 WITH cleaned AS NOT MATERIALIZED (
     SELECT
         p.id AS prospect_id,
