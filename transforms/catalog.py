@@ -1,7 +1,9 @@
 """The model files: discovery, the two placeholders, and dependency order.
 
-A model is one `.sql` file under `models/<layer>/`; its name is the file name. It refers to raw tables
-with `{{ source('prospects') }}` and to other models with `{{ ref('stg_woodpecker__prospects') }}`.
+A model is one `.sql` file under `models/<layer>/`; its name is the file name. It reads raw tables
+with `{{ typed_source(source('woodpecker', 'prospects')) }}` (the dbt form: the same files are a dbt
+package, see transforms/dbt_project.yml; `{{ source('prospects') }}` is accepted too) and other models
+with `{{ ref('stg_woodpecker__prospects') }}`. Both become the typed input of `inputs.source_inputs`.
 An optional first-line comment `-- materialized: view|table` overrides the layer's default for the
 destination's dialect (`settings.DEFAULT_MATERIALIZATION`, `settings.DIALECT_MATERIALIZATION`).
 """
@@ -16,7 +18,12 @@ from pathlib import Path
 
 from . import settings
 
-PLACEHOLDER = re.compile(r"\{\{\s*(source|ref)\(\s*['\"]([A-Za-z0-9_]+)['\"]\s*\)\s*\}\}")
+# `{{ ref('model') }}`, `{{ source('table') }}`, `{{ source('woodpecker', 'table') }}` and
+# `{{ typed_source(source('woodpecker', 'table')) }}`: group `kind` is ref or source, `name` the name.
+PLACEHOLDER = re.compile(
+    r"\{\{\s*(?:typed_source\(\s*)?(?P<kind>source|ref)\(\s*"
+    rf"(?:['\"]{settings.SOURCE_NAME}['\"]\s*,\s*)?['\"](?P<name>[A-Za-z0-9_]+)['\"]\s*\)(?:\s*\))?\s*\}}\}}"
+)
 MATERIALIZED = re.compile(r"^\s*--\s*materialized:\s*(\w+)", re.IGNORECASE)
 
 
@@ -74,7 +81,8 @@ def parse_model(path: Path, layer: str) -> Model:
         raise ModelError(f"{path.name}: unknown materialization {materialized!r}")
     refs: list[str] = []
     sources: list[str] = []
-    for kind, name in PLACEHOLDER.findall(sql):
+    for match in PLACEHOLDER.finditer(sql):
+        kind, name = match.group("kind"), match.group("name")
         target = refs if kind == "ref" else sources
         if name not in target:
             target.append(name)
@@ -147,7 +155,7 @@ def render(
     resolve_source = source.__getitem__ if isinstance(source, Mapping) else source
 
     def substitute(match: re.Match[str]) -> str:
-        kind, name = match.group(1), match.group(2)
+        kind, name = match.group("kind"), match.group("name")
         return ref(name) if kind == "ref" else resolve_source(name)
 
     return PLACEHOLDER.sub(substitute, model.sql)

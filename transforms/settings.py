@@ -30,6 +30,8 @@ BUILD_SESSION_SETTINGS: Final[dict[str, dict[str, str]]] = {
 }
 
 DEFAULT_DATASET: Final = "woodpecker"
+# The dbt source name of the raw tables (`{{ source('woodpecker', 'prospects') }}`).
+SOURCE_NAME: Final = "woodpecker"
 # Suffix of the objects a build writes before they replace the published ones in one transaction.
 BUILD_SUFFIX: Final = "__build"
 

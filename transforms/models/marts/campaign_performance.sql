@@ -85,18 +85,18 @@ counts AS (
 
 SELECT
     *,
-    CASE WHEN enrolled > 0 THEN CAST(contacted AS DOUBLE) / enrolled END AS contact_rate,
-    CASE WHEN contacted > 0 THEN CAST(bounced AS DOUBLE) / contacted END AS bounce_rate,
-    CASE WHEN contacted - bounced > 0 THEN CAST(unique_opened AS DOUBLE) / (contacted - bounced) END AS open_rate,
+    CASE WHEN enrolled > 0 THEN CAST(contacted AS FLOAT8) / enrolled END AS contact_rate,
+    CASE WHEN contacted > 0 THEN CAST(bounced AS FLOAT8) / contacted END AS bounce_rate,
+    CASE WHEN contacted - bounced > 0 THEN CAST(unique_opened AS FLOAT8) / (contacted - bounced) END AS open_rate,
     CASE
-        WHEN contacted - bounced > 0 THEN CAST(unique_clicked AS DOUBLE) / (contacted - bounced)
+        WHEN contacted - bounced > 0 THEN CAST(unique_clicked AS FLOAT8) / (contacted - bounced)
     END AS click_rate,
     CASE
-        WHEN unique_opened_or_clicked > 0 THEN CAST(unique_clicked AS DOUBLE) / unique_opened_or_clicked
+        WHEN unique_opened_or_clicked > 0 THEN CAST(unique_clicked AS FLOAT8) / unique_opened_or_clicked
     END AS click_to_open_rate,
-    CASE WHEN contacted - bounced > 0 THEN CAST(replied AS DOUBLE) / (contacted - bounced) END AS reply_rate,
-    CASE WHEN replied > 0 THEN CAST(positive_replies AS DOUBLE) / replied END AS positive_reply_rate,
-    CASE WHEN contacted > 0 THEN CAST(opted_out AS DOUBLE) / contacted END AS opt_out_rate,
+    CASE WHEN contacted - bounced > 0 THEN CAST(replied AS FLOAT8) / (contacted - bounced) END AS reply_rate,
+    CASE WHEN replied > 0 THEN CAST(positive_replies AS FLOAT8) / replied END AS positive_reply_rate,
+    CASE WHEN contacted > 0 THEN CAST(opted_out AS FLOAT8) / contacted END AS opt_out_rate,
     reported_prospects - enrolled AS delta_enrolled,
     reported_sent - emails_sent AS delta_emails_sent,
     reported_delivery - emails_delivered AS delta_emails_delivered,

@@ -52,9 +52,9 @@ SELECT
     *,
     CASE
         WHEN prospects_contacted - prospects_bounced > 0
-            THEN CAST(prospects_replied AS DOUBLE) / (prospects_contacted - prospects_bounced)
+            THEN CAST(prospects_replied AS FLOAT8) / (prospects_contacted - prospects_bounced)
     END AS reply_rate,
     CASE
-        WHEN prospects_replied > 0 THEN CAST(prospects_positive_reply AS DOUBLE) / prospects_replied
+        WHEN prospects_replied > 0 THEN CAST(prospects_positive_reply AS FLOAT8) / prospects_replied
     END AS positive_reply_rate
 FROM counts

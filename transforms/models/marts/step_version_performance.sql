@@ -100,16 +100,16 @@ SELECT
     CAST(ps.replied_after_step AS BIGINT) AS step_replied_after,
     CAST(ps.bounced_at_step AS BIGINT) AS step_bounced_at,
     CASE
-        WHEN ps.prospects_reached > 0 THEN CAST(ps.replied_after_step AS DOUBLE) / ps.prospects_reached
+        WHEN ps.prospects_reached > 0 THEN CAST(ps.replied_after_step AS FLOAT8) / ps.prospects_reached
     END AS step_reply_rate,
     CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.sends, 0) AS BIGINT) END AS step_event_sends,
     CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.opens, 0) AS BIGINT) END AS step_event_opens,
     CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.clicks, 0) AS BIGINT) END AS step_event_clicks,
     CASE WHEN ce.campaign_id IS NOT NULL THEN CAST(COALESCE(se.replies, 0) AS BIGINT) END
         AS step_event_replies,
-    CASE WHEN se.sends > 0 THEN CAST(se.opens AS DOUBLE) / se.sends END AS step_event_open_rate,
-    CASE WHEN se.sends > 0 THEN CAST(se.clicks AS DOUBLE) / se.sends END AS step_event_click_rate,
-    CASE WHEN se.sends > 0 THEN CAST(se.replies AS DOUBLE) / se.sends END AS step_event_reply_rate
+    CASE WHEN se.sends > 0 THEN CAST(se.opens AS FLOAT8) / se.sends END AS step_event_open_rate,
+    CASE WHEN se.sends > 0 THEN CAST(se.clicks AS FLOAT8) / se.sends END AS step_event_click_rate,
+    CASE WHEN se.sends > 0 THEN CAST(se.replies AS FLOAT8) / se.sends END AS step_event_reply_rate
 FROM {{ ref('stg_woodpecker__campaign_steps') }} AS s
 INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = s.campaign_id
 LEFT JOIN {{ ref('stg_woodpecker__campaign_step_versions') }} AS v

@@ -14,7 +14,7 @@ WITH cleaned AS (
         NULLIF(LOWER(TRIM(cp.campaign_email)), '') AS campaign_email,
         cp.deleted_at,
         cp._fetched_at
-    FROM {{ source('campaign_prospects') }} AS cp
+    FROM {{ typed_source(source('woodpecker', 'campaign_prospects')) }} AS cp
 ),
 
 repeated_keys AS (

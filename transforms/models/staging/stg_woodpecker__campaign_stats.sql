@@ -6,7 +6,7 @@ WITH ranked AS (
         ROW_NUMBER() OVER (
             PARTITION BY s.campaign_id, s.captured_at ORDER BY s._fetched_at DESC NULLS LAST
         ) AS row_rank
-    FROM {{ source('campaign_stats') }} AS s
+    FROM {{ typed_source(source('woodpecker', 'campaign_stats')) }} AS s
     WHERE s.campaign_id IS NOT NULL AND s.captured_at IS NOT NULL
 )
 

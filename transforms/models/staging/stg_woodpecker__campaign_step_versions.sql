@@ -5,7 +5,7 @@ WITH ranked AS (
         ROW_NUMBER() OVER (
             PARTITION BY v.campaign_id, v.step_id, v.version_id ORDER BY v._fetched_at DESC NULLS LAST
         ) AS row_rank
-    FROM {{ source('campaign_step_versions') }} AS v
+    FROM {{ typed_source(source('woodpecker', 'campaign_step_versions')) }} AS v
     WHERE v.campaign_id IS NOT NULL AND v.step_id IS NOT NULL AND v.version_id IS NOT NULL
 )
 

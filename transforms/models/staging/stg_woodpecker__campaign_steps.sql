@@ -5,7 +5,7 @@ WITH ranked AS (
         ROW_NUMBER() OVER (
             PARTITION BY s.campaign_id, s.step_id ORDER BY s._fetched_at DESC NULLS LAST
         ) AS row_rank
-    FROM {{ source('campaign_steps') }} AS s
+    FROM {{ typed_source(source('woodpecker', 'campaign_steps')) }} AS s
     WHERE s.campaign_id IS NOT NULL AND s.step_id IS NOT NULL
 )
 

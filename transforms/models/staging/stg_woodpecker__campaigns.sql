@@ -3,7 +3,7 @@ WITH ranked AS (
     SELECT
         c.*,
         ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY c._fetched_at DESC NULLS LAST) AS row_rank
-    FROM {{ source('campaigns') }} AS c
+    FROM {{ typed_source(source('woodpecker', 'campaigns')) }} AS c
     WHERE c.id IS NOT NULL
 )
 

@@ -6,7 +6,7 @@ SELECT DISTINCT
     k.campaign_id,
     NULLIF(TRIM(k.url), '') AS url,
     k.clicked_at
-FROM {{ source('prospect_clicks') }} AS k
+FROM {{ typed_source(source('woodpecker', 'prospect_clicks')) }} AS k
 INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = k.prospect_id
 INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = k.campaign_id
 WHERE k.clicked_at IS NOT NULL AND k.deleted_at IS NULL

@@ -5,7 +5,7 @@ SELECT DISTINCT
     o.prospect_id,
     o.campaign_id,
     o.opened_at
-FROM {{ source('prospect_opens') }} AS o
+FROM {{ typed_source(source('woodpecker', 'prospect_opens')) }} AS o
 INNER JOIN {{ ref('stg_woodpecker__prospects') }} AS p ON p.prospect_id = o.prospect_id
 INNER JOIN {{ ref('stg_woodpecker__campaigns') }} AS c ON c.campaign_id = o.campaign_id
 WHERE o.opened_at IS NOT NULL AND o.deleted_at IS NULL

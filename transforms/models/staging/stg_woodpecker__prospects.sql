@@ -28,7 +28,7 @@ WITH cleaned AS NOT MATERIALIZED (
         p.updated AS updated_at,
         p.deleted_at,
         p._fetched_at
-    FROM {{ source('prospects') }} AS p
+    FROM {{ typed_source(source('woodpecker', 'prospects')) }} AS p
     WHERE p.id IS NOT NULL
 ),
 

@@ -14,5 +14,5 @@ SELECT
     NULLIF(LOWER(TRIM(w.email)), '') AS email,
     NULLIF(TRIM(w.url), '') AS url,
     w.received_at
-FROM {{ source('webhook_events') }} AS w
+FROM {{ typed_source(source('woodpecker', 'webhook_events')) }} AS w
 WHERE w.event_id IS NOT NULL AND w.event IS NOT NULL AND w.occurred_at IS NOT NULL
