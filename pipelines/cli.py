@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     transform = commands.add_parser("transform", help="rebuild the engagement tables only")
     _add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
     _add_destination_args(transform)
+    transform.add_argument(
+        "--test",
+        action="store_true",
+        help="after the build, run the models' schema.yml tests; exit 8 naming each failing test",
+    )
 
     status = commands.add_parser("status", help="last run, cursors and row counts")
     _add_accounts_args(status, "show", workers=False)

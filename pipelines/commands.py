@@ -32,7 +32,14 @@ from .report import (
     summary,
     summary_record,
 )
-from .runner import LoadOptions, build_engagement_models, make_pipeline, row_counts, run_load
+from .runner import (
+    LoadOptions,
+    build_engagement_models,
+    make_pipeline,
+    row_counts,
+    run_load,
+    test_engagement_models,
+)
 
 
 def _step(message: str) -> None:
@@ -138,12 +145,25 @@ def transform(args: argparse.Namespace) -> int:
     from .report import models_line
 
     if getattr(args, "accounts", None):
+        if getattr(args, "test", False):
+            message = "transform --test runs on one pipeline; leave out --accounts"
+            raise CliError(message, ExitCode.CONFIGURATION)
         return transform_accounts_command(args)
     options = options_from_args(args)
     with pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        report = build_engagement_models(make_pipeline(options), options.duckdb_path)
-    print(f"Engagement tables: {models_line(report)}")
-    return int(ExitCode.OK)
+        pipeline = make_pipeline(options)
+        report = build_engagement_models(pipeline, options.duckdb_path)
+        print(f"Engagement tables: {models_line(report)}")
+        if not getattr(args, "test", False):
+            return int(ExitCode.OK)
+        tests = test_engagement_models(pipeline, options.duckdb_path)
+    for warning in tests.warnings:
+        print(f"warning: {warning.message()}", file=sys.stderr)
+    for failure in tests.failures:
+        print(failure.message(), file=sys.stderr)
+    failed, warned = len(tests.failures), len(tests.warnings)
+    print(f"Data tests: {tests.tests_run - failed - warned} passed, {warned} warned, {failed} failed")
+    return int(ExitCode.OK if tests.passed else ExitCode.DATA_TEST)
 
 
 def transform_accounts_command(args: argparse.Namespace) -> int:

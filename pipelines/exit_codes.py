@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     DESTINATION = 5
     BUSY = 6
     PARTIAL = 7  # several accounts loaded: some succeeded, some failed
+    DATA_TEST = 8  # `transform --test`: a schema.yml test of the models failed
 
 
 class CliError(Exception):

@@ -244,6 +244,18 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
         return build_models(client)
 
 
+def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
+    """Run the models' schema.yml tests where `build_engagement_models` built them (`transform --test`)."""
+    from transforms.model_tests import run_model_tests
+
+    if is_lake(pipeline):
+        import duckdb
+
+        with duckdb.connect(duckdb_path) as conn:
+            return run_model_tests(conn, pipeline.dataset_name)
+    return run_model_tests(pipeline)
+
+
 def row_counts(
     pipeline: dlt.Pipeline, tables: tuple[str, ...], account_id: str | None = None
 ) -> dict[str, int]:

@@ -34,7 +34,9 @@ TABLES_DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "tables.md
 BEGIN = "<!-- generated from {source}: {name} (python -m transforms.model_docs --write) -->"
 END = "<!-- end of generated {name} -->"
 _BLOCK = re.compile(
-    r"<!-- generated from (?P<source>\S+): (?P<name>\S+) \(.*?\) -->\n.*?<!-- end of generated (?P=name) -->", re.S
+    r"<!-- generated from (?P<source>\S+): (?P<name>\S+) \(.*?\) -->\n"
+    r".*?<!-- end of generated (?P=name) -->",
+    re.S,
 )
 
 
@@ -175,9 +177,13 @@ def undocumented(
             problems.append(f"{name}: model not documented in schema.yml")
             continue
         columns = list(built.get(name, ()))
-        problems += [f"{name}.{c}: column not documented in schema.yml" for c in columns if c not in doc.columns]
+        problems += [
+            f"{name}.{c}: column not documented in schema.yml" for c in columns if c not in doc.columns
+        ]
         problems += [f"{name}.{c}: documented column does not exist" for c in doc.columns if c not in columns]
-        problems += [f"{name}.{c}: column has no description" for c, d in doc.columns.items() if not d.description]
+        problems += [
+            f"{name}.{c}: column has no description" for c, d in doc.columns.items() if not d.description
+        ]
         problems += [f"{name}: grain column {g} does not exist" for g in doc.grain if g not in columns]
     problems += [
         f"{name}: documented model does not exist"
