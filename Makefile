@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# dbt (the models as a dbt package) lives in its own environment: its pins conflict with the dev tools.
+DBT_VENV ?= .venv-dbt
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: venv demo test lint unit bench soak clean
+.PHONY: venv dbt-venv demo test lint unit bench soak clean
 
 $(BIN)/woodpecker-etl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +16,16 @@ $(BIN)/woodpecker-etl: pyproject.toml
 
 venv: $(BIN)/woodpecker-etl
 
+# The `dbt` extra of pyproject.toml, installed alone (tests/transforms/test_dbt_package.py runs it).
+$(DBT_VENV)/bin/dbt: pyproject.toml
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/pip install --quiet --upgrade pip
+	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dbt']))" > $(DBT_VENV)/requirements.txt
+	$(DBT_VENV)/bin/pip install --quiet -r $(DBT_VENV)/requirements.txt
+	@touch $@
+
+dbt-venv: $(DBT_VENV)/bin/dbt
+
 demo: venv
 	$(BIN)/woodpecker-etl demo
 
@@ -22,13 +34,13 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: venv
+unit: venv dbt-venv
 	$(BIN)/pytest -q
 
 test: lint unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker.duckdb
+	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker.duckdb
 
 bench: venv
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

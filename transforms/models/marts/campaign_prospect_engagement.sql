@@ -76,6 +76,7 @@ SELECT
     ) AS last_activity_at,
     CASE
         WHEN last_replied_at >= last_contacted_at
-            THEN (EXTRACT(EPOCH FROM last_replied_at) - EXTRACT(EPOCH FROM last_contacted_at)) / 3600.0
+            THEN CAST(EXTRACT(EPOCH FROM last_replied_at) - EXTRACT(EPOCH FROM last_contacted_at) AS FLOAT8)
+                / 3600.0
     END AS hours_from_last_send_to_reply
 FROM joined
