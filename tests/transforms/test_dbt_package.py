@@ -143,7 +143,7 @@ def built(account: Account, tmp_path_factory: pytest.TempPathFactory) -> Built:
     shutil.copy(account.raw, path)
     with duckdb.connect(str(path)) as conn:
         build_models(conn, DATASET)
-    write_profile(folder, {"duck": {"type": "duckdb", "path": str(path), "schema": DBT_SCHEMA, "threads": 1}})
+    write_profile(folder, {"duck": {"type": "duckdb", "path": str(path), "schema": DBT_SCHEMA, "threads": 2}})
     return Built(path, run_dbt(folder, "build", target="duck"))
 
 
@@ -227,7 +227,7 @@ def test_dbt_build_on_postgres_gives_the_transform_marts(
             "password": "trust",
             "dbname": name,
             "schema": DBT_SCHEMA,
-            "threads": 1,
+            "threads": 2,
         }
         write_profile(tmp_path, {"pg": target})
         _assert_dbt_passed(run_dbt(tmp_path, "build", target="pg"))
