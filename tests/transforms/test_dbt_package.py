@@ -393,3 +393,10 @@ def test_semantic_layer_rates_match_campaign_performance(built: Built) -> None:
                     and math.isclose(value, expected, rel_tol=1e-12)
                 )
                 assert same, (ratio["name"], campaign_id, value, expected)
+
+
+def test_transform_test_refuses_several_accounts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["transform", "--test", "--accounts", "all"]) == ExitCode.CONFIGURATION
+    captured = capsys.readouterr()
+    assert "transform --test runs on one pipeline" in captured.err + captured.out
+    assert "Traceback" not in captured.err + captured.out
