@@ -66,9 +66,19 @@ class Account:
 
 @dataclass(frozen=True)
 class Built:
-    """The account built by the runner (schema `woodpecker`) and by dbt (`woodpecker_dbt`)."""
+    """The account built by the runner (schema `woodpecker`) and by dbt (`woodpecker_dbt`).
+
+    Attributes:
+        path: The DuckDB file.
+        work: dbt's folder (profile, target, logs).
+        link: The database path of the profile's `duck` target, a symbolic link to `path`: pointing it
+            at another file lets a later dbt run reuse the parsed project (a changed profile would not).
+        dbt: The `dbt build` run.
+    """
 
     path: Path
+    work: Path
+    link: Path
     dbt: DbtRun
 
 
@@ -144,8 +154,12 @@ def built(account: Account, tmp_path_factory: pytest.TempPathFactory) -> Built:
     shutil.copy(account.raw, path)
     with duckdb.connect(str(path)) as conn:
         build_models(conn, DATASET)
-    write_profile(folder, {"duck": {"type": "duckdb", "path": str(path), "schema": DBT_SCHEMA, "threads": 2}})
-    return Built(path, run_dbt(folder, "build", target="duck"))
+    # DuckDB names the catalog after the file the link resolves to: every target file is `built.duckdb`
+    link = folder / "current" / path.name
+    link.parent.mkdir()
+    link.symlink_to(path)
+    write_profile(folder, {"duck": {"type": "duckdb", "path": str(link), "schema": DBT_SCHEMA, "threads": 2}})
+    return Built(path, folder, link, run_dbt(folder, "build", target="duck"))
 
 
 def _columns(conn: Any, schema: str, table: str) -> list[tuple[str, str]]:
@@ -260,7 +274,7 @@ def test_a_broken_invariant_fails_dbt_and_transform_test(
         ).fetchone()
     assert replied is not None
     campaign_id, prospect_id = replied
-    broken = tmp_path / "broken.duckdb"
+    broken = tmp_path / built.path.name
     shutil.copy(account.raw, broken)
     with duckdb.connect(str(broken)) as conn:
         conn.execute(
@@ -282,8 +296,13 @@ def test_a_broken_invariant_fails_dbt_and_transform_test(
     assert expected in captured.err.splitlines()
     assert "Traceback" not in captured.err + captured.out
 
-    write_profile(tmp_path, {"broken": {"type": "duckdb", "path": str(broken), "schema": DBT_SCHEMA}})
-    run = run_dbt(tmp_path, "build", "--select", "+campaign_prospect_engagement", target="broken")
+    built.link.unlink()
+    built.link.symlink_to(broken)
+    try:
+        run = run_dbt(built.work, "build", "--select", "+campaign_prospect_engagement", target="duck")
+    finally:
+        built.link.unlink()
+        built.link.symlink_to(built.path)
     assert run.returncode == 1, run.output[-4000:]
     assert expected in run.output
     assert (
