@@ -49,6 +49,7 @@ from .conftest import DATASET
 from .dbt_cli import DbtRun, run_dbt, write_profile
 from .postgres_server import PostgresServer
 from .raw import Row, read_table, write_tables
+from .scenario import raw_tables
 
 DBT_SCHEMA = "woodpecker_dbt"
 PIPELINE = "wp_dbt"
@@ -428,3 +429,17 @@ def test_transform_test_refuses_several_accounts(capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert "transform --test runs on one pipeline" in captured.err + captured.out
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_schema_tests_hold_on_the_handbuilt_account(duck: duckdb.DuckDBPyConnection) -> None:
+    """The invariants hold on the awkward cases too (deletions, duplicates, NULLs, odd spellings)."""
+    write_tables(duck, DATASET, raw_tables())
+    build_models(duck, DATASET)
+    report = run_model_tests(duck, DATASET)
+    assert report.tests_run > 90
+    assert (report.failures, report.warnings) == ([], [])
+    # and they can fail there: a membership that replied without a send
+    duck.execute(f"UPDATE \"{DATASET}\".campaign_prospects SET sent_mails = 0 WHERE status = 'REPLIED'")
+    build_models(duck, DATASET)
+    failed = {(f.model, f.column) for f in run_model_tests(duck, DATASET).failures}
+    assert ("campaign_prospect_engagement", "was_replied") in failed
