@@ -25,6 +25,16 @@ PLACEHOLDER = re.compile(
     rf"(?:['\"]{settings.SOURCE_NAME}['\"]\s*,\s*)?['\"](?P<name>[A-Za-z0-9_]+)['\"]\s*\)(?:\s*\))?\s*\}}\}}"
 )
 MATERIALIZED = re.compile(r"^\s*--\s*materialized:\s*(\w+)", re.IGNORECASE)
+# A call of one of the package's dialect macros, `{{ woodpecker.name('expr', …) }}` or `{{ name(…) }}`:
+# dbt dispatches it per adapter; the built-in runner writes its DuckDB form (the macro's `default__`
+# implementation in macros/*.sql, arguments substituted) and lets sqlglot transpile that.
+MACRO_CALL = re.compile(r"\{\{\s*(?:woodpecker\.)?(?P<name>[a-z_][a-z0-9_]*)\((?P<args>[^{}]*)\)\s*\}\}")
+MACRO_DEFINITION = re.compile(
+    r"\{%-?\s*macro\s+default__(?P<name>[a-z_][a-z0-9_]*)\((?P<params>[^)]*)\)\s*-?%\}(?P<body>.*?)"
+    r"\{%-?\s*endmacro\s*-?%\}",
+    re.S,
+)
+_NOT_DIALECT_MACROS = ("ref", "source", "typed_source")
 
 
 class ModelError(ValueError):
@@ -59,12 +69,63 @@ class Model:
         return per_dialect.get(self.layer, settings.DEFAULT_MATERIALIZATION[self.layer])
 
 
-def parse_model(path: Path, layer: str) -> Model:
+def dialect_macros(macros_dir: Path) -> dict[str, tuple[list[str], str]]:
+    """The package's dispatched SQL macros: name → (parameters, the `default__` (DuckDB) body).
+
+    Only macros whose `default__` body is plain SQL with `{{ parameter }}` placeholders count.
+    """
+    found: dict[str, tuple[list[str], str]] = {}
+    for path in sorted(macros_dir.glob("*.sql")):
+        for match in MACRO_DEFINITION.finditer(path.read_text(encoding="utf-8")):
+            if "{%" in match.group("body") or "return(" in match.group("body"):
+                continue  # a Jinja helper (typed_source, …), not a SQL fragment
+            params = [p.strip().split("=")[0].strip() for p in match.group("params").split(",") if p.strip()]
+            found[match.group("name")] = (params, match.group("body").strip())
+    return found
+
+
+_ARGUMENT = r"""\s*(?:'([^']*)'|"([^"]*)")\s*"""
+_ARGUMENTS = re.compile(rf"(?:{_ARGUMENT}(?:,{_ARGUMENT})*)?")
+
+
+def _string_arguments(text: str, where: str) -> list[str]:
+    """The SQL passed to a macro: quoted strings (`'…'` or `"…"`) separated by commas."""
+    if _ARGUMENTS.fullmatch(text) is None:
+        raise ModelError(f"{where}: macro arguments must be quoted SQL strings, got ({text})")
+    return [single or double for single, double in re.findall(_ARGUMENT + "(?:,|$)", text)]
+
+
+def expand_macros(sql: str, macros: dict[str, tuple[list[str], str]], where: str) -> str:
+    """`sql` with each dialect macro call replaced by the macro's DuckDB form.
+
+    Raises:
+        ModelError: On a call of a macro the package does not define, or with the wrong arguments.
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name in _NOT_DIALECT_MACROS:
+            return match.group(0)
+        if name not in macros:
+            raise ModelError(f"{where}: unknown macro {name!r}")
+        params, body = macros[name]
+        values = _string_arguments(match.group("args"), where)
+        if len(values) != len(params):
+            raise ModelError(f"{where}: macro {name} takes {len(params)} argument(s), got {len(values)}")
+        by_name = dict(zip(params, values, strict=True))
+        placeholder = re.compile(r"\{\{\s*(" + "|".join(re.escape(p) for p in params) + r")\s*\}\}")
+        return placeholder.sub(lambda found: by_name[found.group(1)], body) if params else body
+
+    return MACRO_CALL.sub(substitute, sql)
+
+
+def parse_model(path: Path, layer: str, macros: dict[str, tuple[list[str], str]] | None = None) -> Model:
     """Read one model file.
 
     Args:
         path: The `.sql` file.
         layer: The layer folder it lives in.
+        macros: The package's dialect macros (`dialect_macros`); their calls are expanded.
 
     Returns:
         The parsed model.
@@ -72,7 +133,7 @@ def parse_model(path: Path, layer: str) -> Model:
     Raises:
         ModelError: On an unknown materialisation or an unknown raw table.
     """
-    sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+    sql = expand_macros(path.read_text(encoding="utf-8").strip().rstrip(";"), macros or {}, path.name)
     materialized = None
     first_line = sql.splitlines()[0] if sql else ""
     if match := MATERIALIZED.match(first_line):
@@ -105,9 +166,10 @@ def load_models(models_dir: Path = settings.MODELS_DIR) -> list[Model]:
         ModelError: On duplicate names, unknown refs or a dependency cycle.
     """
     found: dict[str, Model] = {}
+    macros = dialect_macros(models_dir.parent / "macros")
     for layer in settings.LAYERS:
         for path in sorted((models_dir / layer).glob("*.sql")):
-            model = parse_model(path, layer)
+            model = parse_model(path, layer, macros)
             if model.name in found:
                 raise ModelError(f"duplicate model name {model.name!r}")
             found[model.name] = model

@@ -32,7 +32,7 @@ from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
 from transforms import settings
-from transforms.catalog import load_models
+from transforms.catalog import ModelError, load_models
 from transforms.model_docs import (
     METRICS_DOC,
     load_schema,
@@ -443,3 +443,37 @@ def test_schema_tests_hold_on_the_handbuilt_account(duck: duckdb.DuckDBPyConnect
     build_models(duck, DATASET)
     failed = {(f.model, f.column) for f in run_model_tests(duck, DATASET).failures}
     assert ("campaign_prospect_engagement", "was_replied") in failed
+
+
+DIALECT_MACRO = """
+{% macro utc_day(ts) %}{{ return(adapter.dispatch('utc_day', 'woodpecker')(ts)) }}{% endmacro %}
+{% macro default__utc_day(ts) %}CAST({{ ts }} AT TIME ZONE 'UTC' AS DATE){% endmacro %}
+{% macro postgres__utc_day(ts) %}({{ ts }} AT TIME ZONE 'UTC')::date{% endmacro %}
+"""
+
+
+def test_the_runner_writes_a_dispatched_macro_in_its_duckdb_form(tmp_path: Path) -> None:
+    """A dialect difference is a package macro dispatched per adapter; the runner uses `default__`."""
+    (tmp_path / "macros").mkdir()
+    (tmp_path / "macros" / "dialect.sql").write_text(DIALECT_MACRO, encoding="utf-8")
+    for layer in settings.LAYERS:
+        (tmp_path / "models" / layer).mkdir(parents=True)
+    (tmp_path / "models" / "staging" / "s.sql").write_text(
+        "SELECT {{ woodpecker.utc_day('o.opened_at') }} AS d, {{ utc_day(\"o.x\") }} AS e "
+        "FROM {{ typed_source(source('woodpecker', 'prospect_opens')) }} AS o",
+        encoding="utf-8",
+    )
+    (model,) = load_models(tmp_path / "models")
+    assert model.sql == (
+        "SELECT CAST(o.opened_at AT TIME ZONE 'UTC' AS DATE) AS d, CAST(o.x AT TIME ZONE 'UTC' AS DATE) AS e "
+        "FROM {{ typed_source(source('woodpecker', 'prospect_opens')) }} AS o"
+    )
+    assert model.sources == ("prospect_opens",)
+    (tmp_path / "models" / "staging" / "s.sql").write_text("SELECT {{ utc_day(o.x) }} AS d", encoding="utf-8")
+    with pytest.raises(ModelError, match="quoted SQL strings"):
+        load_models(tmp_path / "models")
+    (tmp_path / "models" / "staging" / "s.sql").write_text(
+        "SELECT {{ utc_days('x') }} AS d", encoding="utf-8"
+    )
+    with pytest.raises(ModelError, match="unknown macro 'utc_days'"):
+        load_models(tmp_path / "models")
