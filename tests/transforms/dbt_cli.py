@@ -44,14 +44,30 @@ def write_profile(folder: Path, outputs: dict[str, dict[str, Any]]) -> Path:
     return folder
 
 
-def run_dbt(work: Path, *args: str, target: str, raw_schema: str = "woodpecker") -> DbtRun:
-    """Run `dbt <args>` on the package against `target` of the profile in `work`.
+def user_project(folder: Path) -> Path:
+    """A dbt project of a user that has installed the package (what `dbt deps` leaves behind).
+
+    `dbt deps` would link a local package into `dbt_packages/`; the link is made here directly.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    project = {"name": "analytics", "version": "1.0.0", "config-version": 2, "profile": "woodpecker"}
+    (folder / "dbt_project.yml").write_text(yaml.safe_dump(project), encoding="utf-8")
+    (folder / "dbt_packages").mkdir(exist_ok=True)
+    (folder / "dbt_packages" / "woodpecker").symlink_to(PROJECT_DIR, target_is_directory=True)
+    return folder
+
+
+def run_dbt(
+    work: Path, *args: str, target: str, raw_schema: str = "woodpecker", project_dir: Path = PROJECT_DIR
+) -> DbtRun:
+    """Run `dbt <args>` against `target` of the profile in `work`.
 
     Args:
         work: Folder holding profiles.yml; dbt's target/ and logs/ go below it.
         args: The dbt command and its options, e.g. `build`, `--select`, `+campaign_performance`.
         target: Profile target.
         raw_schema: Schema of the raw tables (the package's `woodpecker_schema` variable).
+        project_dir: The dbt project: the package itself, or a `user_project` that installed it.
     """
     env = {
         **os.environ,
@@ -63,7 +79,7 @@ def run_dbt(work: Path, *args: str, target: str, raw_schema: str = "woodpecker")
         str(dbt_executable()),
         "--no-version-check",
         *args,
-        "--project-dir", str(PROJECT_DIR),
+        "--project-dir", str(project_dir),
         "--target", target,
         "--target-path", str(work / f"target-{target}"),
         "--log-path", str(work / "logs"),

@@ -1,11 +1,12 @@
 """The models as a dbt package: same marts as `woodpecker-etl transform`, same tests, docs from schema.yml.
 
 One simulated account (loaded over HTTP by the source, plus webhook events) is built twice in the same
-database: by the built-in runner into `woodpecker`, by `dbt build` into `woodpecker_dbt`; every mart must
-be identical row for row and column for column (names, order, types), and every schema.yml test pass.
-The same on the throwaway PostgreSQL server, there without webhook events (a missing table). A copy of
-the raw tables with a broken invariant makes both `dbt build` and `woodpecker-etl transform --test`
-fail, naming the model, the column and the failing key.
+database: by the built-in runner into `woodpecker`, by `dbt build` of a project that installed the
+package into `woodpecker_dbt`; every mart must be identical row for row and column for column (names,
+order, types), and every schema.yml test pass. The same on the throwaway PostgreSQL server with the
+package as the dbt project, there without webhook events (a missing table). A copy of the raw tables
+with a broken invariant makes both `dbt build` and `woodpecker-etl transform --test` fail, naming the
+model, the column and the failing key.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from transforms.model_tests import run_model_tests
 from transforms.runner import build_models
 
 from .conftest import DATASET
-from .dbt_cli import DbtRun, run_dbt, write_profile
+from .dbt_cli import DbtRun, run_dbt, user_project, write_profile
 from .postgres_server import PostgresServer
 from .raw import Row, read_table, write_tables
 from .scenario import raw_tables
@@ -160,7 +161,9 @@ def built(account: Account, tmp_path_factory: pytest.TempPathFactory) -> Built:
     link.parent.mkdir()
     link.symlink_to(path)
     write_profile(folder, {"duck": {"type": "duckdb", "path": str(link), "schema": DBT_SCHEMA, "threads": 2}})
-    return Built(path, folder, link, run_dbt(folder, "build", target="duck"))
+    # built as a user's project builds it: the package installed as a dependency
+    project = user_project(folder / "analytics")
+    return Built(path, folder, link, run_dbt(folder, "build", target="duck", project_dir=project))
 
 
 def _columns(conn: Any, schema: str, table: str) -> list[tuple[str, str]]:
@@ -300,7 +303,10 @@ def test_a_broken_invariant_fails_dbt_and_transform_test(
     built.link.unlink()
     built.link.symlink_to(broken)
     try:
-        run = run_dbt(built.work, "build", "--select", "+campaign_prospect_engagement", target="duck")
+        run = run_dbt(
+            built.work, "build", "--select", "+campaign_prospect_engagement", target="duck",
+            project_dir=built.work / "analytics",
+        )  # fmt: skip
     finally:
         built.link.unlink()
         built.link.symlink_to(built.path)
