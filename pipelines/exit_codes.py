@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     DESTINATION = 5
     BUSY = 6
     PARTIAL = 7  # several accounts loaded: some succeeded, some failed
+    INCOMPLETE = 8  # loaded, but a table holds fewer rows than the API counted
 
 
 class CliError(Exception):

@@ -16,6 +16,7 @@ from .client import Answer, WoodpeckerClient
 from .jsontext import dumps
 from .normalise import as_int, parse_timestamp, prospect_value
 from .paging import FetchPage, PageSizes, Row, ScanResult
+from .progress import shortfall_text
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class RunContext:
         """
         if result.complete or result.promised is None:
             return True
-        self.client.stats.add_shortfall(table, result.served, result.promised)
+        self.client.stats.add_shortfall(table, result.promised - result.served)
         logger.warning(
             "%s: pages ran out at %d of the %d rows the API counted (%s)",
             table,
@@ -233,10 +234,7 @@ class RunContext:
             ", ".join(f"{k}={v}" for k, v in params.items() if k != "campaigns_id") or "all rows",
         )
         state = dlt.current.source_state()
-        counts = self.client.stats.shortfalls.get(table, [0, 0])
-        state.setdefault("incomplete", {})[table] = (
-            f"read {counts[0]:,} of the {counts[1]:,} rows the API counted (X-Total-Count)"
-        )
+        state.setdefault("incomplete", {})[table] = shortfall_text(self.client.stats.shortfalls[table])
         return False
 
     def fetcher(self, resource: str) -> FetchPage:
