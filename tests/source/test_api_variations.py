@@ -28,6 +28,7 @@ CAP = 150
 # Every paged stream: full scans, the four change streams, the activity streams.
 RESOURCES = ("campaigns", "prospects", "campaign_prospects", "prospect_opens", "prospect_clicks")
 TABLES = ("campaigns", "prospects", "campaign_prospects", "prospect_opens", "prospect_clicks")
+MEMBERSHIPS = ("campaigns", "prospects", "campaign_prospects")
 
 # Every switch, two at a time (a page-size variation with a clock variation) to keep the suite short.
 SWITCHES = {
@@ -128,3 +129,19 @@ def test_a_count_the_pages_never_reach_ends_the_run_incomplete(
     status = _status(workdir)
     assert "(succeeded)" in status and "incomplete" not in status
     assert_matches_truth(loader)
+
+
+@pytest.mark.parametrize("skew", [HOUR, -HOUR])
+def test_a_date_header_an_hour_off_loses_no_change(
+    make_simulator: MakeSim, tmp_path: Path, skew: int
+) -> None:
+    sim = make_simulator(prospects=200, campaigns=3, date_skew_s=skew)
+    loader = Loader(sim, tmp_path)
+    loader.run(MEMBERSHIPS)
+    for minutes in (10, 50):  # all before the hour a Date header running ahead claims has passed
+        sim.clock.advance(minutes * 60)
+        sim.account.edit_prospect(int(sim.truth().prospects.id.iloc[minutes]), city=f"After {minutes} min")
+        active = _memberships(sim, "ACTIVE")
+        sim.account.record_reply(*active[minutes % len(active)])
+        loader.run(MEMBERSHIPS)
+        assert_matches_truth(loader, MEMBERSHIPS)
