@@ -131,11 +131,9 @@ def test_a_count_the_pages_never_reach_ends_the_run_incomplete(
     assert_matches_truth(loader)
 
 
-@pytest.mark.parametrize("skew", [HOUR, -HOUR])
-def test_a_date_header_an_hour_off_loses_no_change(
-    make_simulator: MakeSim, tmp_path: Path, skew: int
-) -> None:
-    sim = make_simulator(prospects=200, campaigns=3, date_skew_s=skew)
+def test_a_date_header_an_hour_ahead_loses_no_change(make_simulator: MakeSim, tmp_path: Path) -> None:
+    # (an hour behind is among the variations above: it only makes runs re-read more)
+    sim = make_simulator(prospects=200, campaigns=3, date_skew_s=HOUR)
     loader = Loader(sim, tmp_path)
     loader.run(MEMBERSHIPS)
     for minutes in (10, 50):  # all before the hour a Date header running ahead claims has passed
