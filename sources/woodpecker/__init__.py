@@ -376,6 +376,7 @@ def _campaign_pages(
 ) -> Iterator[Page]:
     """Pages of memberships: full scans for campaigns not read before, change streams for the rest."""
     param_sets = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(ids)]
+    known_after = ids
     if ctx.full_scan_due(table, state.get(UPDATED) is not None):
         yield from _pages(ctx, state, fetch, table, param_sets, membership_key, force_full=True)
     else:
@@ -398,7 +399,9 @@ def _campaign_pages(
                 extra_floor=new_campaigns.cursors,
                 bounced_seed=new_campaigns.bounced,
             )
-    state["campaign_ids"] = ids
+        if not new_campaigns.complete:
+            known_after = old_ids  # new campaigns read incompletely are read in full again next run
+    state["campaign_ids"] = known_after
 
 
 @dataclass
@@ -414,6 +417,7 @@ class FullScan:
         bounced: Keys of recently bounced rows.
         rows: Rows read over all scans (re-reads included).
         counted: Whether every scan's answers carried `X-Total-Count`.
+        complete: Every scan read as many rows as the API counted.
     """
 
     consistent: bool = True
@@ -423,6 +427,7 @@ class FullScan:
     bounced: set[Hashable] = field(default_factory=set)
     rows: int = 0
     counted: bool = True
+    complete: bool = True
 
 
 def _full_scan(
@@ -457,6 +462,7 @@ def _full_scan(
         yield from _collect_bounced(pages, key, outcome.bounced, ctx.options.lookback)
         result = scan.result
         complete = ctx.check_complete(table, result, params)
+        outcome.complete = outcome.complete and complete
         outcome.consistent = outcome.consistent and result.consistent and complete
         outcome.resumes.append(result.resume_from)
         outcome.cursors.append(ctx.cursor_after(result, result.resume_from, previous))
@@ -485,8 +491,10 @@ def _pages(
         return
     # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
     # Both are kept behind the data's own timestamps (see `RunContext.cursor_after`).
+    # An incomplete scan sets no `updated` cursor: the next run scans the table in full again.
     resumes = outcome.resumes
-    state[UPDATED] = earliest(outcome.cursors) if all(r is not None for r in resumes) else None
+    settled = outcome.complete and all(r is not None for r in resumes)
+    state[UPDATED] = earliest(outcome.cursors) if settled else None
     for name in (LAST_CONTACTED, LAST_REPLIED, BOUNCED):
         state[name] = earliest(outcome.starts)
     state["bounced_keys"] = _key_list(outcome.bounced)
@@ -550,9 +558,11 @@ def _change_stream_pages(
             clock=row_time,
         )
         yield from _touching(ctx, scan, lambda r: prospect_value(r, UPDATED), since)
-        ctx.check_complete(table, scan.result, params)
-        updated_resumes.append(ctx.cursor_after(scan.result, scan.result.resume_from, since))
-        updated_ok = updated_ok and scan.result.resume_from is not None
+        complete = ctx.check_complete(table, scan.result, params)
+        # an incomplete stream keeps its cursor: the next run reads the whole window again
+        resume = scan.result.resume_from if complete else since
+        updated_resumes.append(ctx.cursor_after(scan.result, resume, since))
+        updated_ok = updated_ok and resume is not None
     new_cursors: dict[str, datetime | None] = {UPDATED: earliest(updated_resumes) if updated_ok else since}
     floor = earliest(list(extra_floor))
 
@@ -701,6 +711,7 @@ def _activity_rows(
     normalise = normalise_open if activity == "OPENED" else normalise_click
     column = "opened_at" if activity == "OPENED" else "clicked_at"
     results: list[ScanResult] = []
+    complete = True
     for window, group in groups:
         for chunk in chunk_ids(group):
             scan = AscendingScan(
@@ -724,16 +735,19 @@ def _activity_rows(
                     ctx.touch(row["campaign_id"] for row in fresh)
                     ctx.client.stats.add_rows(table, len(rows))
                     yield rows
-            ctx.check_complete(table, scan.result, {"activity": activity})
+            complete = ctx.check_complete(table, scan.result, {"activity": activity}) and complete
             results.append(scan.result)
     resumes = [r.resume_from for r in results]
     if resumes:
-        if all(r is not None for r in resumes):
+        if not complete:
+            state[sort_field] = cursor  # read the whole window again next run (None: in full)
+        elif all(r is not None for r in resumes):
             # kept behind the data's own timestamps; a scan that read nothing bounds nothing
             state[sort_field] = earliest([ctx.cursor_after(r, r.resume_from, cursor) for r in results])
         elif cursor is None:
             state[sort_field] = None
-    state["campaign_ids"] = ids
+    # campaigns first read in this run are read in full again next run unless every scan completed
+    state["campaign_ids"] = ids if complete else [i for i in ids if i in known]
 
 
 # -- campaign stats -----------------------------------------------------------------------------------
