@@ -37,10 +37,10 @@ from .helpers import (
     join_ids,
     last_full_scan_rows,
     membership_key,
+    page_time,
     prospect_key,
     record_full_scan,
     row_hash,
-    row_time,
     utc_now,
 )
 from .normalise import (
@@ -455,7 +455,7 @@ def _full_scan(
             per_page=ctx.options.per_page,
             on_repair=ctx.client.stats.add_repair,
             sizes=ctx.sizes,
-            clock=row_time,
+            clock=page_time,
         )
         # Only rows of campaign lists name a campaign whose statistics the change concerns.
         pages = _touching(ctx, scan, scan.value, None) if "campaigns_id" in params else scan
@@ -555,7 +555,7 @@ def _change_stream_pages(
             per_page=options.per_page,
             on_repair=ctx.client.stats.add_repair,
             sizes=ctx.sizes,
-            clock=row_time,
+            clock=page_time,
         )
         yield from _touching(ctx, scan, lambda r: prospect_value(r, UPDATED), since)
         complete = ctx.check_complete(table, scan.result, params)
@@ -590,7 +590,7 @@ def _change_stream_pages(
                 per_page=options.per_page,
                 on_repair=ctx.client.stats.add_repair,
                 sizes=ctx.sizes,
-                clock=row_time,
+                clock=page_time,
             )
             if cursor_name == BOUNCED:
                 yield from _touching_new_keys(ctx, stream, key, bounced_before, bounced_now)
@@ -724,7 +724,7 @@ def _activity_rows(
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
                 sizes=ctx.sizes,
-                clock=row_time,
+                clock=page_time,
             )
             for page in scan:
                 rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]

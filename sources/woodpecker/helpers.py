@@ -43,15 +43,37 @@ class SourceOptions:
         return timedelta(hours=self.activity_lookback_hours)
 
 
-# Every time field a `GET /rest/v1/prospects` row may carry (activity rows add the open or click time).
-ROW_TIME_FIELDS = ("updated", "last_contacted", "last_replied", "last_opened", "last_clicked")
+# Every time field a `GET /rest/v1/prospects` row may carry, as the API names them (activity rows add
+# the open or click time).
+PAGE_TIME_FIELDS = ("updated", "last_contacted", "last replied", "last_replied", "last_open", "last_clicked")
 ONE_SECOND = timedelta(seconds=1)
 
 
-def row_time(row: Mapping[str, Any]) -> datetime | None:
-    """The newest timestamp of a row: the API's data clock had reached it when the row was served."""
-    values = [v for name in ROW_TIME_FIELDS if (v := prospect_value(row, name)) is not None]
-    return max(values) if values else None
+def page_time(rows: list[Row]) -> datetime | None:
+    """A timestamp the page's rows carry, close to their newest: the data's clock had reached it.
+
+    Per field, the text that sorts last is parsed (one parse per field and page, not per row). Texts
+    with different UTC offsets do not sort by time, so this can be up to an offset change earlier than
+    the newest timestamp, never later: it is a value some row carries.
+    """
+    first = rows[0] if rows else None
+    if not isinstance(first, dict):
+        return None
+    newest: datetime | None = None
+    for name in PAGE_TIME_FIELDS:
+        if name not in first:  # the API sends the same fields in every row of a list
+            continue
+        try:
+            text = max((row.get(name) or "" for row in rows), default="")
+        except (AttributeError, TypeError):  # a row that is no object, a value that is no text
+            text = max(
+                (v for row in rows if isinstance(row, dict) and isinstance(v := row.get(name), str)),
+                default="",
+            )
+        value = prospect_value({name: text}, name) if text else None
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
 
 
 def data_bound(result: ScanResult, previous: datetime | None) -> datetime | None:
@@ -173,6 +195,14 @@ class RunContext:
     sizes: PageSizes = field(default_factory=PageSizes)
     _campaigns: tuple[list[Row], Answer] | None = None
     _begun: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.sizes.on_learn = self._page_size_learned
+
+    def _page_size_learned(self, served: int, asked: int) -> None:
+        self.client.stats.add_note(
+            f"the API serves at most {served} rows per page (asked for {asked}); pages were read at that size"
+        )
 
     def begin(self, resource: str) -> None:
         """Mark `resource` as started; a repeated start means a new run, which clears the shared data.

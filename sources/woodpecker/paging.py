@@ -33,6 +33,8 @@ Row = dict[str, Any]
 FetchPage = Callable[[Mapping[str, Any]], tuple[list[Row], Answer]]
 ValueOf = Callable[[Mapping[str, Any]], datetime | None]
 KeyOf = Callable[[Mapping[str, Any]], Hashable]
+# A data timestamp that some row of a page carries (ideally the page's newest), or None.
+PageTime = Callable[[list[Row]], datetime | None]
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -101,8 +103,9 @@ class PageSizes:
     page than asked, although more rows follow, has shown its cap.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_learn: Callable[[int, int], None] | None = None) -> None:
         self.cap: int | None = None
+        self.on_learn = on_learn
 
     def size(self, per_page: int) -> int:
         """The page size to ask for: `per_page`, or the learned cap when it is smaller."""
@@ -119,6 +122,8 @@ class PageSizes:
                     served,
                 )
             self.cap = served
+            if self.on_learn is not None:
+                self.on_learn(served, asked)
 
 
 def fitting_size(offset: int, served: int) -> int:
@@ -217,7 +222,8 @@ class AscendingScan:
         max_repairs: Re-reads allowed before the scan gives up and reports itself inconsistent.
         on_repair: Called once per re-read.
         sizes: Page size learned so far in the run (shared between scans); a private one when None.
-        clock: The newest timestamp of a row (for `result.latest`); `value` when None.
+        clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
+            page's highest `value` when None.
     """
 
     def __init__(
@@ -233,7 +239,7 @@ class AscendingScan:
         max_repairs: int = settings.MAX_REPAIRS,
         on_repair: Callable[[], None] | None = None,
         sizes: PageSizes | None = None,
-        clock: ValueOf | None = None,
+        clock: PageTime | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -245,7 +251,7 @@ class AscendingScan:
         self.max_repairs = max_repairs
         self.on_repair = on_repair
         self.sizes = sizes if sizes is not None else PageSizes()
-        self.clock = clock if clock is not None else value
+        self.clock = clock
         self.result = ScanResult()
         self._known: dict[Hashable, datetime | None] = {}
 
@@ -352,7 +358,6 @@ class AscendingScan:
             for row in rows:
                 key = self.key(row)
                 value = self.value(row)
-                self.result.note_time(self.clock(row))
                 if key in state.first:
                     state.evidence = True
                 else:
@@ -364,6 +369,7 @@ class AscendingScan:
                     if highest is None or value > highest:
                         highest = value
             state.page_last.append(highest)
+            self.result.note_time(self.clock(rows) if self.clock is not None else highest)
             if total is not None:
                 max_total = max(max_total, total)
             if short is not None and rows:
@@ -463,7 +469,8 @@ class RecentScan:
         max_repairs: Restarts allowed.
         on_repair: Called once per restart.
         sizes: Page size learned so far in the run (shared between scans); a private one when None.
-        clock: The newest timestamp of a row (for `result.latest`); `value` when None.
+        clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
+            page's highest `value` when None.
     """
 
     def __init__(
@@ -480,7 +487,7 @@ class RecentScan:
         max_repairs: int = settings.MAX_REPAIRS,
         on_repair: Callable[[], None] | None = None,
         sizes: PageSizes | None = None,
-        clock: ValueOf | None = None,
+        clock: PageTime | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -493,7 +500,7 @@ class RecentScan:
         self.probe_size = min(probe_size, per_page)
         self.max_repairs = max_repairs
         self.on_repair = on_repair
-        self.clock = clock if clock is not None else value
+        self.clock = clock
         self.result = ScanResult()
 
     def __iter__(self) -> Iterator[Page]:
@@ -540,9 +547,12 @@ class RecentScan:
             reached_end = False
             repeated = bool(rows) and all(self.key(row) in seen for row in rows)
             seen.update(self.key(row) for row in rows)
+            if self.clock is not None:
+                self.result.note_time(self.clock(rows))
             for row in rows:
-                self.result.note_time(self.clock(row))
                 value = self.value(row)
+                if self.clock is None:
+                    self.result.note_time(value)
                 if value is None:
                     if seen_value:
                         reached_end = True
