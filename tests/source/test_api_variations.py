@@ -51,6 +51,7 @@ def test_loads_equal_the_truth_under_each_api_variation(
         assert first.stats.requests["prospects"] == math.ceil(len(sim.truth().prospects) / CAP)
         sizes = {r.query["per_page"] for r in first.requests if r.path == PROSPECTS}
         assert sizes <= {"1000", str(CAP), "100"}  # asked, capped, the activity streams' probe
+        assert f"the API serves at most {CAP} rows per page (asked for 1000)" in " ".join(first.stats.notes)
     assert first.stats.incomplete() == {}
 
     # changes a few minutes after the first run: inside the hour a Date header running ahead claims
