@@ -144,3 +144,16 @@ def test_a_date_header_an_hour_ahead_loses_no_change(make_simulator: MakeSim, tm
         sim.account.record_reply(*active[minutes % len(active)])
         loader.run(MEMBERSHIPS)
         assert_matches_truth(loader, MEMBERSHIPS)
+
+
+def test_without_a_count_a_much_smaller_full_scan_is_noted(make_simulator: MakeSim, tmp_path: Path) -> None:
+    sim = make_simulator(prospects=120, campaigns=2, total_count=False)
+    loader = Loader(sim, tmp_path)
+    first = loader.run(("prospects",))
+    assert first.stats.notes == []
+    for prospect_id in sim.truth().prospects.id.iloc[:80]:
+        sim.account.delete_prospect(int(prospect_id))
+    run = loader.run(("prospects",), reconcile=True)
+    assert any("prospects: the full scan read" in note for note in run.stats.notes)
+    assert run.stats.incomplete() == {}  # deletes explain it: a note, not an error
+    assert_matches_truth(loader, ("prospects",))
