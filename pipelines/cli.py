@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument(
         "--test",
         action="store_true",
-        help="after the build, run the models' schema.yml tests; exit 8 naming each failing test",
+        help="after the build, run the models' schema.yml tests; exit 9 naming each failing test",
     )
 
     status = commands.add_parser("status", help="last run, cursors and row counts")

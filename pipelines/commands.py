@@ -35,6 +35,7 @@ from .report import (
 from .runner import (
     LoadOptions,
     build_engagement_models,
+    incomplete_error,
     make_pipeline,
     row_counts,
     run_load,
@@ -73,9 +74,13 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
     with progress_ticker(stats):
         result = run_load(options, stats, on_step=_step)
     totals = row_counts(make_pipeline(options), settings.SOURCE_TABLES)
-    print(summary(options, result, totals))
     if summary_json:
         Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
+    error = incomplete_error(result)
+    if error is not None:
+        print(summary(options, result, totals))
+        raise error
+    print(summary(options, result, totals))
     return int(ExitCode.OK)
 
 
@@ -212,6 +217,10 @@ def status_block(options: LoadOptions) -> str:
     last = None
     if trace is not None:
         outcome = "failed" if any(step.step_exception for step in trace.steps) else "succeeded"
+        if outcome == "succeeded" and pipeline.state.get("sources", {}).get("woodpecker", {}).get(
+            "incomplete"
+        ):
+            outcome = "incomplete"
         last = f"{trace.started_at} ({outcome})"
     totals = (
         row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)

@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
     DESTINATION = 5
     BUSY = 6
     PARTIAL = 7  # several accounts loaded: some succeeded, some failed
-    DATA_TEST = 8  # `transform --test`: a schema.yml test of the models failed
+    INCOMPLETE = 8  # loaded, but a table holds fewer rows than the API counted
+    DATA_TEST = 9  # `transform --test`: a schema.yml test of the models failed
 
 
 class CliError(Exception):

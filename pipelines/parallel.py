@@ -34,7 +34,14 @@ from .accounts import Account
 from .errors import redact, translate_error
 from .exit_codes import CliError, ExitCode
 from .lock import pipeline_lock
-from .runner import LoadOptions, LoadResult, build_engagement_models, make_pipeline, run_load
+from .runner import (
+    LoadOptions,
+    LoadResult,
+    build_engagement_models,
+    incomplete_error,
+    make_pipeline,
+    run_load,
+)
 
 LAYOUTS = ("dataset", "column")
 
@@ -195,6 +202,9 @@ def load_account(
         outcome.result = run_load(
             options, outcome.stats, on_step=lambda m: say(f"[{account.name}] {m}"), load_gate=load_gate
         )
+        incomplete = incomplete_error(outcome.result)
+        if incomplete is not None:
+            raise incomplete
         if layout == "column" and base.transform:
             say(f"[{account.name}] Building engagement tables")
             with load_gate if load_gate is not None else nullcontext():

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sources.woodpecker import settings as source_settings
 from sources.woodpecker.progress import RunStats
 
 from . import settings
@@ -83,8 +84,12 @@ def query_hint(options: LoadOptions, table: str = "prospects") -> str:
 
 
 def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int]) -> str:
-    """The text printed after a successful load."""
-    out = [f"Loaded Woodpecker into {destination_label(options)} in {result.seconds:.1f} s"]
+    """The text printed after a load; one that left a table incomplete says so first."""
+    incomplete = result.incomplete
+    done = "Loaded only part of" if incomplete else "Loaded"
+    out = [f"{done} Woodpecker into {destination_label(options)} in {result.seconds:.1f} s"]
+    for table, what in incomplete.items():
+        out.append(f"  INCOMPLETE {table}: {what}; the next run reads it again")
     if result.finished_pending:
         out.append("  (first finished the load package an earlier run had left pending)")
     tables = [t for t in settings.SOURCE_TABLES if t in result.rows_loaded or t in totals]
@@ -98,6 +103,7 @@ def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int])
     odd = _data_quality_line(result.stats)
     if odd:
         out.append(odd)
+    out.extend(f"  note: {note}" for note in _notes(result.stats))
     flagged = {t: n for t, n in result.reconciled.items() if n}
     if flagged:
         out.append("  marked deleted: " + ", ".join(f"{t} {_fmt(n)}" for t, n in flagged.items()))
@@ -122,7 +128,22 @@ def summary_record(options: LoadOptions, result: LoadResult, totals: Mapping[str
         "unparsed_values": dict(result.stats.unparsed),
         "rejected_records": dict(result.stats.rejected),
         "marked_deleted": dict(result.reconciled),
+        "outcome": "incomplete" if result.incomplete else "complete",
+        "incomplete": result.incomplete,
+        "notes": _notes(result.stats),
+        "clock_ahead_s": round(result.stats.clock_ahead_s, 3),
     }
+
+
+def _notes(stats: RunStats) -> list[str]:
+    """Warnings of the run: the source's notes, and data timestamps far ahead of the API's clock."""
+    notes = list(stats.notes)
+    if stats.clock_ahead_s > source_settings.CLOCK_NOTE_S:
+        notes.append(
+            f"data timestamps run up to {stats.clock_ahead_s / 3600:.1f} h ahead of the API's clock "
+            "(Date header); cursors follow the data's own timestamps"
+        )
+    return notes
 
 
 def _data_quality_line(stats: RunStats) -> str:
@@ -158,6 +179,8 @@ def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[
         for name, values in sorted(resources.items()):
             out.append(f"    {name}: {_state_line(values)}")
     source_state = state.get("sources", {}).get("woodpecker", {})
+    for table, what in sorted((source_state.get("incomplete") or {}).items()):
+        out.append(f"  incomplete: {table} {what}; the next run reads it again")
     for key, value in sorted(source_state.items()):
         if key != "resources" and not isinstance(value, dict | list):
             out.append(f"  {key}: {value}")

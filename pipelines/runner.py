@@ -61,6 +61,23 @@ class LoadResult:
     models: Any | None
     stats: RunStats
 
+    @property
+    def incomplete(self) -> dict[str, str]:
+        """Tables that hold fewer rows than the API counted, with what was read (empty: complete)."""
+        return self.stats.incomplete()
+
+
+def incomplete_error(result: LoadResult) -> CliError | None:
+    """The one-line error of a load that left a table incomplete, or None when every table is complete."""
+    incomplete = result.incomplete
+    if not incomplete:
+        return None
+    tables = "; ".join(f"{table} {what}" for table, what in incomplete.items())
+    return CliError(
+        f"Incomplete load: {tables}. The rows read are loaded and the next run reads the rest again.",
+        ExitCode.INCOMPLETE,
+    )
+
 
 def destination_label(options: LoadOptions) -> str:
     """Where the data lands, in words a user can act on."""

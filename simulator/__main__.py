@@ -32,6 +32,20 @@ def main() -> None:
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS))
     parser.add_argument("--rate-limit", choices=("reject", "queue"), default="reject")
     parser.add_argument("--auto-bumps-updated", action="store_true", help="automatic events move `updated`")
+    parser.add_argument(
+        "--page-size-cap", type=int, default=None, help="serve at most this many rows per page (1..1000)"
+    )
+    parser.add_argument("--no-total-count", action="store_true", help="answer lists without X-Total-Count")
+    parser.add_argument(
+        "--overcount", type=int, default=0, help="X-Total-Count counts this many rows the pages never serve"
+    )
+    parser.add_argument("--no-date", action="store_true", help="answer without a Date header")
+    parser.add_argument(
+        "--date-skew-s",
+        type=float,
+        default=0.0,
+        help="seconds the Date header runs ahead of the data's clock (negative: behind)",
+    )
     args = parser.parse_args()
     config = SimulatorConfig(
         seed=args.seed,
@@ -48,6 +62,11 @@ def main() -> None:
         fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k),
         rate_limit=args.rate_limit,
         auto_bumps_updated=args.auto_bumps_updated,
+        page_size_cap=args.page_size_cap,
+        total_count=not args.no_total_count,
+        overcount=args.overcount,
+        date_header=not args.no_date,
+        date_skew_s=args.date_skew_s,
     )
     started = time.perf_counter()
     sim = Simulator(config, port=args.port, host=args.host)

@@ -56,6 +56,14 @@ class SimulatorConfig:
         webhook_retry_max_s: Longest wait between two webhook attempts.
         webhook_max_failures: Failures in a row after which a pair is unsubscribed (0 = never).
         webhook_timeout_s: How long a webhook POST waits for the receiver's answer.
+        page_size_cap: Most rows one `GET /rest/v1/prospects` page serves, whatever `per_page` asks
+            (pages are numbered at the capped size); None: the documented 1000.
+        total_count: Whether list answers carry `X-Total-Count`.
+        overcount: Rows `X-Total-Count` counts beyond those the list serves (a count the pages never
+            reach).
+        date_header: Whether answers carry a `Date` header.
+        date_skew_s: Seconds the `Date` header runs ahead of the account's clock (negative: behind);
+            the timestamps in the data keep the account's clock.
     """
 
     seed: int = 7
@@ -84,6 +92,11 @@ class SimulatorConfig:
     webhook_retry_max_s: float = 60.0
     webhook_max_failures: int = 0
     webhook_timeout_s: float = 10.0
+    page_size_cap: int | None = None
+    total_count: bool = True
+    overcount: int = 0
+    date_header: bool = True
+    date_skew_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.rate_limit not in ("reject", "queue"):
@@ -96,3 +109,7 @@ class SimulatorConfig:
         if self.start.tzinfo is None:
             raise ValueError("start must be an aware datetime")
         self.fault_kinds = tuple(self.fault_kinds)
+        if self.page_size_cap is not None and not 1 <= self.page_size_cap <= 1000:
+            raise ValueError("page_size_cap must be between 1 and 1000")
+        if self.overcount < 0:
+            raise ValueError("overcount must not be negative")

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -164,8 +165,18 @@ class Handler(BaseHTTPRequestHandler):
         """Stay quiet; requests are recorded in `server.requests`."""
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """The `Date` header tells the account's virtual time."""
-        return format_datetime(self.server.account.clock.now(), usegmt=True)
+        """The `Date` header tells the account's virtual time (skewed by `date_skew_s`)."""
+        now = self.server.account.clock.now() + timedelta(seconds=self.server.config.date_skew_s)
+        return format_datetime(now, usegmt=True)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The status line with `Server` and, unless switched off, `Date` headers."""
+        if self.server.config.date_header:
+            super().send_response(code, message)
+            return
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -366,11 +377,15 @@ class Handler(BaseHTTPRequestHandler):
             q = parse({k: v for k, v in query.items() if k not in ("page", "per_page")})
         except QueryError as exc:
             return v1_error(400, "E_WRONG_PARAM", str(exc))
+        config = srv.config
+        if config.page_size_cap is not None:
+            per_page = min(per_page, config.page_size_cap)
         account = srv.account
         with account.lock:
             rows = srv.cache.rows(account, q)
             chunk = rows[(page - 1) * per_page : page * per_page]
-            headers = {} if q.details else {"X-Total-Count": str(len(rows))}
+            counted = not q.details and config.total_count
+            headers = {"X-Total-Count": str(len(rows) + config.overcount)} if counted else {}
             if not chunk:
                 return Answer(200, NO_PROSPECTS, headers)
             parts = []

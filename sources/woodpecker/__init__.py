@@ -35,7 +35,9 @@ from .helpers import (
     earliest,
     field_of,
     join_ids,
+    last_full_scan_rows,
     membership_key,
+    page_time,
     prospect_key,
     record_full_scan,
     row_hash,
@@ -50,7 +52,7 @@ from .normalise import (
     normalise_stats,
     prospect_value,
 )
-from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, ValueOf
+from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, ScanResult, ValueOf
 from .progress import RunStats
 from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
@@ -374,6 +376,7 @@ def _campaign_pages(
 ) -> Iterator[Page]:
     """Pages of memberships: full scans for campaigns not read before, change streams for the rest."""
     param_sets = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(ids)]
+    known_after = ids
     if ctx.full_scan_due(table, state.get(UPDATED) is not None):
         yield from _pages(ctx, state, fetch, table, param_sets, membership_key, force_full=True)
     else:
@@ -382,35 +385,65 @@ def _campaign_pages(
         old_ids = [i for i in ids if i in known]
         new_campaigns = FullScan()
         new_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(new_ids)]
-        yield from _full_scan(ctx, fetch, new_params, membership_key, new_campaigns)
+        previous = as_datetime(state.get(UPDATED))
+        yield from _full_scan(ctx, fetch, table, new_params, membership_key, new_campaigns, previous)
         old_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(old_ids)]
         if old_params:
             yield from _change_stream_pages(
                 ctx,
                 state,
                 fetch,
+                table,
                 old_params,
                 membership_key,
-                extra_floor=new_campaigns.resumes,
+                extra_floor=new_campaigns.cursors,
                 bounced_seed=new_campaigns.bounced,
             )
-    state["campaign_ids"] = ids
+        if not new_campaigns.complete:
+            known_after = old_ids  # new campaigns read incompletely are read in full again next run
+    state["campaign_ids"] = known_after
 
 
 @dataclass
 class FullScan:
-    """What the full scans over several filter sets established."""
+    """What the full scans over several filter sets established.
+
+    Attributes:
+        consistent: Every scan settled and read every row the API counted.
+        resumes: Each scan's resume point on the API's clock (None: it could not settle).
+        cursors: Each scan's next `updated` cursor, kept behind the data (None: the scan gives no bound,
+            as when it read nothing on a first run).
+        starts: Each scan's next activity cursor (its start, kept behind the data).
+        bounced: Keys of recently bounced rows.
+        rows: Rows read over all scans (re-reads included).
+        counted: Whether every scan's answers carried `X-Total-Count`.
+        complete: Every scan read as many rows as the API counted.
+    """
 
     consistent: bool = True
     resumes: list[datetime | None] = field(default_factory=list)
+    cursors: list[datetime | None] = field(default_factory=list)
     starts: list[datetime | None] = field(default_factory=list)
     bounced: set[Hashable] = field(default_factory=set)
+    rows: int = 0
+    counted: bool = True
+    complete: bool = True
 
 
 def _full_scan(
-    ctx: RunContext, fetch: FetchPage, param_sets: list[dict[str, Any]], key: KeyOf, outcome: FullScan
+    ctx: RunContext,
+    fetch: FetchPage,
+    table: str,
+    param_sets: list[dict[str, Any]],
+    key: KeyOf,
+    outcome: FullScan,
+    previous: datetime | None,
 ) -> Iterator[Page]:
-    """Every row of each filter set, ascending by `updated`; results are recorded in `outcome`."""
+    """Every row of each filter set, ascending by `updated`; results are recorded in `outcome`.
+
+    Each scan is checked against the API's count (`RunContext.check_complete`); `previous` (the
+    `updated` cursor before this run) bounds the next cursors together with the data read.
+    """
     for params in param_sets:
         scan = AscendingScan(
             fetch,
@@ -421,13 +454,21 @@ def _full_scan(
             since=None,
             per_page=ctx.options.per_page,
             on_repair=ctx.client.stats.add_repair,
+            sizes=ctx.sizes,
+            clock=page_time,
         )
         # Only rows of campaign lists name a campaign whose statistics the change concerns.
         pages = _touching(ctx, scan, scan.value, None) if "campaigns_id" in params else scan
         yield from _collect_bounced(pages, key, outcome.bounced, ctx.options.lookback)
-        outcome.consistent = outcome.consistent and scan.result.consistent
-        outcome.resumes.append(scan.result.resume_from)
-        outcome.starts.append(scan.result.started)
+        result = scan.result
+        complete = ctx.check_complete(table, result, params)
+        outcome.complete = outcome.complete and complete
+        outcome.consistent = outcome.consistent and result.consistent and complete
+        outcome.resumes.append(result.resume_from)
+        outcome.cursors.append(ctx.cursor_after(result, result.resume_from, previous))
+        outcome.starts.append(ctx.cursor_after(result, result.started, previous))
+        outcome.rows += result.rows
+        outcome.counted = outcome.counted and result.promised is not None
 
 
 def _pages(
@@ -441,26 +482,46 @@ def _pages(
 ) -> Iterator[Page]:
     """A full scan (first run, reconcile) or the change streams, over one or more filter sets."""
     if not (force_full or ctx.full_scan_due(table, state.get(UPDATED) is not None)):
-        yield from _change_stream_pages(ctx, state, fetch, param_sets, key)
+        yield from _change_stream_pages(ctx, state, fetch, table, param_sets, key)
         return
     started_at = utc_now()
     outcome = FullScan()
-    yield from _full_scan(ctx, fetch, param_sets, key, outcome)
+    yield from _full_scan(ctx, fetch, table, param_sets, key, outcome, as_datetime(state.get(UPDATED)))
     if not param_sets:
         return
     # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
+    # Both are kept behind the data's own timestamps (see `RunContext.cursor_after`).
+    # An incomplete scan sets no `updated` cursor: the next run scans the table in full again.
     resumes = outcome.resumes
-    state[UPDATED] = earliest(resumes) if all(r is not None for r in resumes) else None
+    settled = outcome.complete and all(r is not None for r in resumes)
+    state[UPDATED] = earliest(outcome.cursors) if settled else None
     for name in (LAST_CONTACTED, LAST_REPLIED, BOUNCED):
         state[name] = earliest(outcome.starts)
     state["bounced_keys"] = _key_list(outcome.bounced)
-    record_full_scan(table, started_at, outcome.consistent)
+    _check_size(ctx, table, outcome)
+    record_full_scan(table, started_at, outcome.consistent, outcome.rows)
+
+
+def _check_size(ctx: RunContext, table: str, outcome: FullScan) -> None:
+    """Without `X-Total-Count` to check against, compare a full scan with the previous one's size.
+
+    A table that shrank to less than half is reported in the run summary (deletes can explain it; a
+    server that stopped serving pages early can too).
+    """
+    previous = last_full_scan_rows(table)
+    if outcome.counted or previous is None or outcome.rows * 2 >= previous:
+        return
+    ctx.client.stats.add_note(
+        f"{table}: the full scan read {outcome.rows:,} rows, the previous one {previous:,}, and the API "
+        "sent no X-Total-Count to check against"
+    )
 
 
 def _change_stream_pages(
     ctx: RunContext,
     state: MutableMapping[str, Any],
     fetch: FetchPage,
+    table: str,
     param_sets: list[dict[str, Any]],
     key: KeyOf,
     extra_floor: Sequence[datetime | None] = (),
@@ -474,9 +535,10 @@ def _change_stream_pages(
     4. `status=BOUNCED&sort=-last_contacted` down to (cursor − lookback): bounces, which arrive after
        the send they belong to.
 
-    Each cursor becomes the API time at which its stream started (the earliest over filter sets), so
-    whatever changes after that is read again next run; a stream that could not be read consistently
-    keeps a cursor no later than what it could not repair.
+    Each cursor becomes the API time at which its stream started (the earliest over filter sets), kept
+    behind the data's own timestamps (`RunContext.cursor_after`), so whatever changes after that is read
+    again next run whatever the API's clock says; a stream that could not be read consistently keeps a
+    cursor no later than what it could not repair.
     """
     options = ctx.options
     since = as_datetime(state.get(UPDATED))
@@ -492,10 +554,15 @@ def _change_stream_pages(
             since=since - options.lag if since else None,
             per_page=options.per_page,
             on_repair=ctx.client.stats.add_repair,
+            sizes=ctx.sizes,
+            clock=page_time,
         )
         yield from _touching(ctx, scan, lambda r: prospect_value(r, UPDATED), since)
-        updated_resumes.append(scan.result.resume_from)
-        updated_ok = updated_ok and scan.result.resume_from is not None
+        complete = ctx.check_complete(table, scan.result, params)
+        # an incomplete stream keeps its cursor: the next run reads the whole window again
+        resume = scan.result.resume_from if complete else since
+        updated_resumes.append(ctx.cursor_after(scan.result, resume, since))
+        updated_ok = updated_ok and resume is not None
     new_cursors: dict[str, datetime | None] = {UPDATED: earliest(updated_resumes) if updated_ok else since}
     floor = earliest(list(extra_floor))
 
@@ -522,12 +589,14 @@ def _change_stream_pages(
                 threshold=cursor - window,
                 per_page=options.per_page,
                 on_repair=ctx.client.stats.add_repair,
+                sizes=ctx.sizes,
+                clock=page_time,
             )
             if cursor_name == BOUNCED:
                 yield from _touching_new_keys(ctx, stream, key, bounced_before, bounced_now)
             else:
                 yield from _touching(ctx, stream, stream.value, cursor)
-            resumes.append(stream.result.resume_from)
+            resumes.append(ctx.cursor_after(stream.result, stream.result.resume_from, cursor))
         new_cursors[cursor_name] = earliest(resumes) if all(r is not None for r in resumes) else cursor
     for name, value in new_cursors.items():
         state[name] = earliest([value, floor]) if value is not None else value
@@ -641,7 +710,8 @@ def _activity_rows(
     )
     normalise = normalise_open if activity == "OPENED" else normalise_click
     column = "opened_at" if activity == "OPENED" else "clicked_at"
-    resumes: list[datetime | None] = []
+    results: list[ScanResult] = []
+    complete = True
     for window, group in groups:
         for chunk in chunk_ids(group):
             scan = AscendingScan(
@@ -653,6 +723,8 @@ def _activity_rows(
                 since=window,
                 per_page=ctx.options.per_page,
                 on_repair=ctx.client.stats.add_repair,
+                sizes=ctx.sizes,
+                clock=page_time,
             )
             for page in scan:
                 rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]
@@ -663,13 +735,19 @@ def _activity_rows(
                     ctx.touch(row["campaign_id"] for row in fresh)
                     ctx.client.stats.add_rows(table, len(rows))
                     yield rows
-            resumes.append(scan.result.resume_from)
+            complete = ctx.check_complete(table, scan.result, {"activity": activity}) and complete
+            results.append(scan.result)
+    resumes = [r.resume_from for r in results]
     if resumes:
-        if all(r is not None for r in resumes):
-            state[sort_field] = earliest(resumes)
+        if not complete:
+            state[sort_field] = cursor  # read the whole window again next run (None: in full)
+        elif all(r is not None for r in resumes):
+            # kept behind the data's own timestamps; a scan that read nothing bounds nothing
+            state[sort_field] = earliest([ctx.cursor_after(r, r.resume_from, cursor) for r in results])
         elif cursor is None:
             state[sort_field] = None
-    state["campaign_ids"] = ids
+    # campaigns first read in this run are read in full again next run unless every scan completed
+    state["campaign_ids"] = ids if complete else [i for i in ids if i in known]
 
 
 # -- campaign stats -----------------------------------------------------------------------------------

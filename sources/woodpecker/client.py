@@ -317,7 +317,10 @@ class WoodpeckerClient:
             raise ApiError(status, code or f"HTTP {status}", message, method, path)
         if body is None and status != 204 and response.content.strip():
             body = loads(response.content)
-        server_time = _parse_date(response.headers) or fetched_at
+        server_time = _parse_date(response.headers)
+        if server_time is None:
+            self.stats.add_note("the API sent no Date header; the local clock stood in for it")
+            server_time = fetched_at
         return Answer(status, body, _parse_total(response.headers), fetched_at, server_time)
 
     def _book_retries(self) -> None:

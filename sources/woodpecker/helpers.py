@@ -14,8 +14,9 @@ import dlt
 from . import settings
 from .client import Answer, WoodpeckerClient
 from .jsontext import dumps
-from .normalise import as_int, parse_timestamp
-from .paging import FetchPage, Row
+from .normalise import as_int, parse_timestamp, prospect_value
+from .paging import FetchPage, PageSizes, Row, ScanResult
+from .progress import shortfall_text
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,60 @@ class SourceOptions:
     def lookback(self) -> timedelta:
         """How far back the bounce stream looks (bounces arrive after the send)."""
         return timedelta(hours=self.activity_lookback_hours)
+
+
+# Every time field a `GET /rest/v1/prospects` row may carry, as the API names them (activity rows add
+# the open or click time).
+PAGE_TIME_FIELDS = ("updated", "last_contacted", "last replied", "last_replied", "last_open", "last_clicked")
+ONE_SECOND = timedelta(seconds=1)
+
+
+def page_time(rows: list[Row]) -> datetime | None:
+    """A timestamp the page's rows carry, close to their newest: the data's clock had reached it.
+
+    Per field, the text that sorts last is parsed (one parse per field and page, not per row). Texts
+    with different UTC offsets do not sort by time, so this can be up to an offset change earlier than
+    the newest timestamp, never later: it is a value some row carries.
+    """
+    first = rows[0] if rows else None
+    if not isinstance(first, dict):
+        return None
+    newest: datetime | None = None
+    for name in PAGE_TIME_FIELDS:
+        if name not in first:  # the API sends the same fields in every row of a list
+            continue
+        try:
+            text = max((row.get(name) or "" for row in rows), default="")
+        except (AttributeError, TypeError):  # a row that is no object, a value that is no text
+            text = max(
+                (v for row in rows if isinstance(row, dict) and isinstance(v := row.get(name), str)),
+                default="",
+            )
+        value = prospect_value({name: text}, name) if text else None
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
+
+
+def data_bound(result: ScanResult, previous: datetime | None) -> datetime | None:
+    """The latest a cursor may be after a scan so that it is not ahead of the data.
+
+    The data's clock had reached `result.latest` by the scan's last answer, so when the scan began it
+    stood at least at `latest` minus the scan's duration (measured on the API's clock, which may be
+    offset from the data's but runs at its pace); one second is added for the data's second resolution
+    (the lag takes it off again). A previous cursor is a bound too: the data's clock had passed it.
+
+    Args:
+        result: The finished scan.
+        previous: The stream's cursor before this run (None on its first run).
+
+    Returns:
+        The bound, or None when neither the data nor a previous cursor gives one.
+    """
+    bounds = [previous] if previous is not None else []
+    if result.latest is not None and result.started is not None and result.ended is not None:
+        bounds.append(result.latest - (result.ended - result.started) + ONE_SECOND)
+    return max(bounds) if bounds else None
 
 
 def utc_now() -> datetime:
@@ -137,11 +192,24 @@ class RunContext:
     run_started: datetime = field(default_factory=utc_now)
     changed_campaigns: set[int] = field(default_factory=set)
     touched_campaigns: set[int] = field(default_factory=set)
+    sizes: PageSizes = field(default_factory=PageSizes)
     _campaigns: tuple[list[Row], Answer] | None = None
     _begun: set[str] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.sizes.on_learn = self._page_size_learned
+
+    def _page_size_learned(self, served: int, asked: int) -> None:
+        self.client.stats.add_note(
+            f"the API serves at most {served} rows per page (asked for {asked}); pages were read at that size"
+        )
+
     def begin(self, resource: str) -> None:
-        """Mark `resource` as started; a repeated start means a new run, which clears the shared data."""
+        """Mark `resource` as started; a repeated start means a new run, which clears the shared data.
+
+        An earlier run's record that `resource` was left incomplete is cleared: this run reads it again
+        and records a shortfall anew if there still is one.
+        """
         if resource in self._begun:
             self._begun.clear()
             self._campaigns = None
@@ -149,6 +217,55 @@ class RunContext:
             self.touched_campaigns.clear()
             self.run_started = utc_now()
         self._begun.add(resource)
+        incomplete = dlt.current.source_state().get("incomplete")
+        if isinstance(incomplete, dict):
+            incomplete.pop(resource, None)
+
+    def cursor_after(
+        self, result: ScanResult, resume: datetime | None, previous: datetime | None
+    ) -> datetime | None:
+        """A stream's next cursor: where its scan says to resume, never ahead of the data it read.
+
+        `resume` comes from the API's clock (`Date`), which can run ahead of the clock that stamps the
+        data; `data_bound` keeps the cursor behind the data. Data ahead of the API's clock is recorded
+        for the run summary.
+
+        Args:
+            result: The stream's finished scan.
+            resume: Where the scan says the next run may resume (None: nowhere safe).
+            previous: The stream's cursor before this run.
+
+        Returns:
+            The cursor, or None when the scan gives no safe point (the next run starts over).
+        """
+        if result.latest is not None and result.ended is not None:
+            ahead = (result.latest - result.ended).total_seconds()
+            if ahead > 0:
+                self.client.stats.note_clock_ahead(ahead)
+        if resume is None:
+            return None
+        bound = data_bound(result, previous)
+        return min(resume, bound) if bound is not None else None
+
+    def check_complete(self, table: str, result: ScanResult, params: Mapping[str, Any]) -> bool:
+        """Compare what a scan read with the API's count; record a shortfall for the summary and status.
+
+        Returns:
+            Whether the scan read every row the API counted.
+        """
+        if result.complete or result.promised is None:
+            return True
+        self.client.stats.add_shortfall(table, result.promised - result.served)
+        logger.warning(
+            "%s: pages ran out at %d of the %d rows the API counted (%s)",
+            table,
+            result.served,
+            result.promised,
+            ", ".join(f"{k}={v}" for k, v in params.items() if k != "campaigns_id") or "all rows",
+        )
+        state = dlt.current.source_state()
+        state.setdefault("incomplete", {})[table] = shortfall_text(self.client.stats.shortfalls[table])
+        return False
 
     def fetcher(self, resource: str) -> FetchPage:
         """A page reader of `GET /rest/v1/prospects` counted under `resource`."""
@@ -217,7 +334,24 @@ def last_full_scan(table: str) -> datetime | None:
     return as_datetime(record.get("started_at")) if record else None
 
 
-def record_full_scan(table: str, started_at: datetime, consistent: bool) -> None:
-    """Remember a finished full scan; a consistent one lets the pipeline flag rows not seen since it began."""
-    reconcile_state()[table] = {"started_at": started_at.isoformat(), "consistent": bool(consistent)}
+def last_full_scan_rows(table: str) -> int | None:
+    """Rows the last full scan of `table` read (None when not recorded)."""
+    record = reconcile_state().get(table)
+    rows = record.get("rows") if record else None
+    return rows if isinstance(rows, int) else None
+
+
+def record_full_scan(table: str, started_at: datetime, consistent: bool, rows: int | None = None) -> None:
+    """Remember a finished full scan; a consistent one lets the pipeline flag rows not seen since it began.
+
+    Args:
+        table: The table scanned.
+        started_at: Local UTC time the scan started.
+        consistent: Every pass settled and read every row the API counted.
+        rows: Rows the scan read, for the next full scan's size check (None: not recorded).
+    """
+    record: dict[str, Any] = {"started_at": started_at.isoformat(), "consistent": bool(consistent)}
+    if rows is not None:
+        record["rows"] = rows
+    reconcile_state()[table] = record
     logger.info("Full scan of %s finished (%s)", table, "consistent" if consistent else "inconsistent")

@@ -6,11 +6,17 @@ rows behind it back by one; a deleted row shifts them back too. Either way the f
 slides onto a page already read and would be skipped. `AscendingScan` notices such disturbances and
 re-reads from the affected page boundary with a fresh `diff` window; `RecentScan` reads the newest rows
 of a descending sort until they fall below a threshold.
+
+A page with fewer rows than asked ends a scan only when the scan's end is confirmed: `X-Total-Count` is
+reached, or the next page is empty. A server that serves smaller pages than asked (a lower page-size cap
+than documented) is followed at the size it really serves; `PageSizes` shares what one scan learned with
+the later scans of the run.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +33,8 @@ Row = dict[str, Any]
 FetchPage = Callable[[Mapping[str, Any]], tuple[list[Row], Answer]]
 ValueOf = Callable[[Mapping[str, Any]], datetime | None]
 KeyOf = Callable[[Mapping[str, Any]], Hashable]
+# A data timestamp that some row of a page carries (ideally the page's newest), or None.
+PageTime = Callable[[list[Row]], datetime | None]
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -52,6 +60,11 @@ class ScanResult:
         rows: Rows returned.
         repairs: Re-reads from a disturbed boundary.
         total: `X-Total-Count` of the last answer.
+        ended: API time of the scan's last answer.
+        latest: The newest data timestamp (any of the row's time fields, see `clock`) in the rows read:
+            the API's data clock had at least reached it when the scan ended.
+        served: Rows the final pass stepped over (`AscendingScan`).
+        promised: `X-Total-Count` at the end of the final pass, when the server sends one.
     """
 
     consistent: bool = True
@@ -61,6 +74,68 @@ class ScanResult:
     rows: int = 0
     repairs: int = 0
     total: int | None = None
+    ended: datetime | None = None
+    latest: datetime | None = None
+    served: int = 0
+    promised: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the final pass read as many rows as the API said match (True without a count)."""
+        return self.promised is None or self.served >= self.promised
+
+    def note_answer(self, answer: Answer) -> None:
+        """Record the API time of an answer (the first one starts the scan)."""
+        if self.started is None:
+            self.started = answer.server_time
+        self.ended = answer.server_time
+
+    def note_time(self, value: datetime | None) -> None:
+        """Record a data timestamp seen in a row."""
+        if value is not None and (self.latest is None or value > self.latest):
+            self.latest = value
+
+
+class PageSizes:
+    """The page size a server really serves, learned by one scan and used by the later scans of a run.
+
+    The documents disagree on the maximum `per_page` (1000 or 500); a server that serves fewer rows per
+    page than asked, although more rows follow, has shown its cap.
+    """
+
+    def __init__(self, on_learn: Callable[[int, int], None] | None = None) -> None:
+        self.cap: int | None = None
+        self.on_learn = on_learn
+
+    def size(self, per_page: int) -> int:
+        """The page size to ask for: `per_page`, or the learned cap when it is smaller."""
+        return min(per_page, self.cap) if self.cap is not None else per_page
+
+    def learn(self, served: int, asked: int) -> None:
+        """A page of `served` rows (of `asked`) was followed by more rows: the server's cap is `served`."""
+        if served < asked and (self.cap is None or served < self.cap):
+            if self.cap is None:
+                logger.warning(
+                    "The API serves at most %d rows per page (asked for %d); paging at %d",
+                    served,
+                    asked,
+                    served,
+                )
+            self.cap = served
+            if self.on_learn is not None:
+                self.on_learn(served, asked)
+
+
+def fitting_size(offset: int, served: int) -> int:
+    """The largest page size no bigger than `served` whose pages start exactly at row `offset`.
+
+    After a short page the scan continues at the size the server served; page numbers only address whole
+    pages, so the size must divide the rows already stepped over (usually it is `served` itself).
+    """
+    for size in range(max(1, served), 0, -1):
+        if offset % size == 0:
+            return size
+    return 1
 
 
 class _NextPage:
@@ -109,7 +184,11 @@ class AscendingScan:
     """Every row matching `params`, ascending by `sort_field`, optionally only those changed after `since`.
 
     Iterate to get the pages; `result` is complete when iteration ends. Requests stop as soon as
-    `X-Total-Count` is reached, so N rows cost ⌈N/per_page⌉ requests when nothing changes.
+    `X-Total-Count` is reached, so N rows cost ⌈N/per_page⌉ requests when nothing changes. A page
+    shorter than asked before that point does not end the pass: the pass continues at the size the
+    server served (without `X-Total-Count`, until a page is empty). A pass whose pages run out before
+    the count it was promised continues from the highest value it read (a fresh `diff` window, counted
+    as a repair); one that still ends short leaves `result.complete` False.
 
     A row changed after its page was read moves to the end and the rows behind it slide back by one,
     so the first row of a later page lands on a page already read; a deletion does the same. Each pass
@@ -142,6 +221,9 @@ class AscendingScan:
         per_page: Page size.
         max_repairs: Re-reads allowed before the scan gives up and reports itself inconsistent.
         on_repair: Called once per re-read.
+        sizes: Page size learned so far in the run (shared between scans); a private one when None.
+        clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
+            page's highest `value` when None.
     """
 
     def __init__(
@@ -156,6 +238,8 @@ class AscendingScan:
         per_page: int,
         max_repairs: int = settings.MAX_REPAIRS,
         on_repair: Callable[[], None] | None = None,
+        sizes: PageSizes | None = None,
+        clock: PageTime | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -166,6 +250,8 @@ class AscendingScan:
         self.per_page = per_page
         self.max_repairs = max_repairs
         self.on_repair = on_repair
+        self.sizes = sizes if sizes is not None else PageSizes()
+        self.clock = clock
         self.result = ScanResult()
         self._known: dict[Hashable, datetime | None] = {}
 
@@ -174,6 +260,7 @@ class AscendingScan:
         while True:
             main = _Pass(known=dict(self._known))
             yield from self._pass(window, main)
+            self.result.served, self.result.promised = main.served, main.promised
             if main.broken:
                 self._give_up(None)
                 return
@@ -184,6 +271,8 @@ class AscendingScan:
                 yield from self._pass(main.start - ONE_SECOND, tail)
                 flags.extend(self._tail_flags(main, tail))
             boundaries = [b for b in flags if 1 <= b < main.pages]
+            if not boundaries and not self.result.complete:
+                boundaries = [0]  # short of the count on its first page: read the same window again
             if not boundaries:
                 self.result.consistent = True
                 self.result.resume_from = self.result.started
@@ -192,16 +281,21 @@ class AscendingScan:
             if tail is not None:
                 self._known.update((k, v) for k, (_, v) in tail.first.items())
             self._known.update((k, v) for k, (_, v) in main.first.items())
-            restart = main.page_last[min(boundaries)]
+            first = min(boundaries)
+            restart = main.page_last[first] if first else window
             if self.result.repairs >= self.max_repairs:
                 self._give_up(restart)
                 return
             self.result.repairs += 1
             if self.on_repair is not None:
                 self.on_repair()
-            window = restart - ONE_SECOND if restart is not None else self.since
+            if first:
+                window = restart - ONE_SECOND if restart is not None else self.since
             logger.info(
-                "Rows moved while paging %s by %s; re-reading from %s",
+                "%s while paging %s by %s; re-reading from %s",
+                "Rows moved"
+                if main.complete
+                else f"Pages ran out after {main.served} of {main.promised} rows",
                 self.params or "all rows",
                 self.sort_field,
                 window.isoformat() if window else "the start",
@@ -240,15 +334,17 @@ class AscendingScan:
     def _pages(self, params: dict[str, Any], state: _Pass, reader: _NextPage) -> Iterator[Page]:
         prev_total: int | None = None
         max_total = 0
+        size = self.sizes.size(self.per_page)
+        offset = 0  # rows of this pass stepped over; every request starts a page there
+        short: int | None = None  # size of a short page not yet known to be the last
         while True:
             page_no = state.pages + 1
-            rows, answer = reader.get({**params, "page": page_no, "per_page": self.per_page})
+            rows, answer = reader.get({**params, "page": offset // size + 1, "per_page": size})
             state.pages = page_no
             self.result.requests += 1
             self.result.rows += len(rows)
             self.result.total = answer.total
-            if self.result.started is None:
-                self.result.started = answer.server_time
+            self.result.note_answer(answer)
             if state.start is None:
                 state.start = _floor_second(answer.server_time)
             state.page_time.append(answer.server_time)
@@ -273,37 +369,48 @@ class AscendingScan:
                     if highest is None or value > highest:
                         highest = value
             state.page_last.append(highest)
+            self.result.note_time(self.clock(rows) if self.clock is not None else highest)
             if total is not None:
                 max_total = max(max_total, total)
-            if self._continues(rows, total, page_no, max_total):
+            if short is not None and rows:
+                self.sizes.learn(short, self.per_page)
+            short = None
+            asked = size
+            offset += len(rows)
+            state.served, state.promised = offset, total
+            if self._continues(rows, asked, total, offset, page_no, max_total):
                 # Certain to be the next request: ask for it while the caller works on this page.
-                reader.prefetch({**params, "page": page_no + 1, "per_page": self.per_page})
+                reader.prefetch({**params, "page": offset // size + 1, "per_page": size})
             yield Page(rows, answer)
             if not rows:
-                if prev_total is not None and (page_no - 1) * self.per_page < prev_total:
+                if total is not None and offset < total and page_no > 1:
+                    state.flags.append(page_no - 1)  # pages ran out before the count: go on from here
+                elif prev_total is not None and offset < prev_total:
                     state.flags.append(1)
                 break
-            if total is not None and page_no * self.per_page >= total:
+            if total is not None and offset >= total:
                 break
-            if len(rows) < self.per_page:
-                if total is not None:
-                    state.flags.append(1)
-                break
-            if total is None and new_keys == 0:
+            if len(rows) < asked:
+                # Not the end unless the count or an empty next page says so: go on at the size served.
+                short = len(rows)
+                size = fitting_size(offset, len(rows))
+            elif total is None and new_keys == 0:
                 state.broken = True  # the server repeats pages: stop rather than loop
                 break
-            if total is not None and page_no >= max_total // self.per_page + settings.EXTRA_PAGES_ALLOWED:
+            if total is not None and page_no >= math.ceil(max_total / size) + settings.EXTRA_PAGES_ALLOWED:
                 state.broken = True
                 break
             prev_total = total
 
-    def _continues(self, rows: list[Row], total: int | None, page_no: int, max_total: int) -> bool:
-        """Whether the pass surely reads page `page_no + 1` after this one (see the stops in `_pages`)."""
+    def _continues(
+        self, rows: list[Row], size: int, total: int | None, offset: int, page_no: int, max_total: int
+    ) -> bool:
+        """Whether the pass surely reads on after this page (see the stops in `_pages`)."""
         return (
             total is not None
-            and len(rows) == self.per_page
-            and page_no * self.per_page < total
-            and page_no < max_total // self.per_page + settings.EXTRA_PAGES_ALLOWED
+            and len(rows) == size
+            and offset < total
+            and page_no < math.ceil(max_total / size) + settings.EXTRA_PAGES_ALLOWED
         )
 
 
@@ -328,6 +435,13 @@ class _Pass:
     evidence: bool = False
     broken: bool = False
     known: dict[Hashable, datetime | None] = field(default_factory=dict)
+    served: int = 0
+    promised: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the pass read as many rows as its last answer's `X-Total-Count` promised."""
+        return self.promised is None or self.served >= self.promised
 
 
 _UNSEEN = object()
@@ -340,7 +454,8 @@ class RecentScan:
     is recent the scan continues with full pages from the top. Rows without a value are taken to sort
     last (the scan stops at them) unless they come first, in which case they are skipped. A change of
     `X-Total-Count` between pages (a deletion can make a row slide past a page boundary) restarts the scan
-    from the top, up to `max_repairs` times.
+    from the top, up to `max_repairs` times. A page shorter than asked ends the scan only when the count
+    is reached or the next page is empty; otherwise the scan goes on at the size the server served.
 
     Args:
         fetch: Reads one page: params → (rows, answer).
@@ -353,6 +468,9 @@ class RecentScan:
         probe_size: Size of the first page.
         max_repairs: Restarts allowed.
         on_repair: Called once per restart.
+        sizes: Page size learned so far in the run (shared between scans); a private one when None.
+        clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
+            page's highest `value` when None.
     """
 
     def __init__(
@@ -368,6 +486,8 @@ class RecentScan:
         probe_size: int = settings.PROBE_PAGE_SIZE,
         max_repairs: int = settings.MAX_REPAIRS,
         on_repair: Callable[[], None] | None = None,
+        sizes: PageSizes | None = None,
+        clock: PageTime | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -375,14 +495,17 @@ class RecentScan:
         self.value = value
         self.key = key
         self.threshold = threshold
+        self.sizes = sizes if sizes is not None else PageSizes()
         self.per_page = per_page
         self.probe_size = min(probe_size, per_page)
         self.max_repairs = max_repairs
         self.on_repair = on_repair
+        self.clock = clock
         self.result = ScanResult()
 
     def __iter__(self) -> Iterator[Page]:
         size = self.probe_size
+        size = self.sizes.size(size)
         while True:
             disturbed = yield from self._pass(size)
             if not disturbed:
@@ -396,30 +519,40 @@ class RecentScan:
             self.result.repairs += 1
             if self.on_repair is not None:
                 self.on_repair()
-            size = self.per_page
+            size = self.sizes.size(self.per_page)
 
     def _pass(self, size: int) -> Generator[Page, None, bool]:
         params = {**self.params, "sort": f"-{self.sort_field}"}
         seen: set[Hashable] = set()
-        page_no = 1
+        full = self.sizes.size(self.per_page)
+        offset = 0
         prev_total: int | None = None
         disturbed = False
         seen_value = False
+        short: int | None = None
+        probing = size < full
         while True:
-            rows, answer = self.fetch({**params, "page": page_no, "per_page": size})
+            rows, answer = self.fetch({**params, "page": offset // size + 1, "per_page": size})
             self.result.requests += 1
             self.result.total = answer.total
-            if self.result.started is None:
-                self.result.started = answer.server_time
+            self.result.note_answer(answer)
             if prev_total is not None and answer.total is not None and answer.total != prev_total:
                 disturbed = True
             prev_total = answer.total
+            if short is not None and rows:
+                self.sizes.learn(short, self.per_page)
+                full = self.sizes.size(self.per_page)
+            short = None
             keep: list[Row] = []
             reached_end = False
             repeated = bool(rows) and all(self.key(row) in seen for row in rows)
             seen.update(self.key(row) for row in rows)
+            if self.clock is not None:
+                self.result.note_time(self.clock(rows))
             for row in rows:
                 value = self.value(row)
+                if self.clock is None:
+                    self.result.note_time(value)
                 if value is None:
                     if seen_value:
                         reached_end = True
@@ -432,14 +565,24 @@ class RecentScan:
                 keep.append(row)
             self.result.rows += len(keep)
             yield Page(keep, answer)
-            if reached_end or len(rows) < size or (repeated and size == self.per_page):
+            asked = size
+            offset += len(rows)
+            if reached_end or not rows or (repeated and size >= full):
                 break
-            if answer.total is not None and page_no * size >= answer.total:
+            if answer.total is not None and offset >= answer.total:
                 break
-            if size < self.per_page:
-                size, page_no = self.per_page, 1  # everything probed was recent: continue with full pages
+            if len(rows) < asked:
+                # Not the end unless the count or an empty next page says so: go on at the size served.
+                short = len(rows)
+                size = fitting_size(offset, len(rows))
                 continue
-            page_no += 1
-            if answer.total is not None and page_no > answer.total // size + settings.EXTRA_PAGES_ALLOWED:
+            if probing:
+                probing = False
+                size, offset = full, 0  # everything probed was recent: continue with full pages
+                continue
+            if (
+                answer.total is not None
+                and offset // size >= answer.total // size + settings.EXTRA_PAGES_ALLOWED
+            ):
                 break
         return disturbed

@@ -8,6 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+def shortfall_text(missing: int) -> str:
+    """How an incomplete table is described in the summary, the error line and `status`."""
+    return f"{missing:,} row{'s' if missing != 1 else ''} fewer than the API counted (X-Total-Count)"
+
+
 @dataclass
 class RunStats:
     """Counters filled while the source runs; safe to read from another thread (e.g. a progress ticker).
@@ -23,6 +28,11 @@ class RunStats:
         unparsed: Values per table that could not be converted to their column's type; the row is
             loaded with the column empty and the original value kept in its `_unparsed` JSON column.
         rejected: Records per table that were not loaded because they lack a usable primary key.
+        shortfalls: Per table, the rows the API counted (`X-Total-Count`) that its scans could not read,
+            although retried: the table is incomplete.
+        clock_ahead_s: Most seconds a data timestamp was ahead of the API's clock (`Date` header, or
+            the local clock without one); 0 when none was.
+        notes: Warnings for the run summary (each said once), e.g. a table much smaller than last time.
         started: `time.monotonic()` when the object was created.
     """
 
@@ -34,6 +44,9 @@ class RunStats:
     repairs: int = 0
     unparsed: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
+    shortfalls: dict[str, int] = field(default_factory=dict)
+    clock_ahead_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -96,6 +109,27 @@ class RunStats:
         if count > 0:
             with self._lock:
                 self.rejected[table] = self.rejected.get(table, 0) + count
+
+    def add_shortfall(self, table: str, missing: int) -> None:
+        """Record a scan of `table` that read `missing` rows fewer than the API counted."""
+        with self._lock:
+            self.shortfalls[table] = self.shortfalls.get(table, 0) + missing
+
+    def note_clock_ahead(self, seconds: float) -> None:
+        """Record data timestamps `seconds` ahead of the API's clock (the largest is kept)."""
+        with self._lock:
+            self.clock_ahead_s = max(self.clock_ahead_s, seconds)
+
+    def add_note(self, note: str) -> None:
+        """A warning for the run summary; the same text is kept once."""
+        with self._lock:
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def incomplete(self) -> dict[str, str]:
+        """One explanation per incomplete table (empty when every scan read what the API promised)."""
+        with self._lock:
+            return {table: shortfall_text(missing) for table, missing in sorted(self.shortfalls.items())}
 
     def _notify(self) -> None:
         if self.on_progress is not None:

@@ -36,6 +36,8 @@ PROBE_PAGE_SIZE = 100
 MAX_REPAIRS = 4
 # Hard stop for a scan whose pages never end (a server ignoring `page`): pages beyond total/per_page.
 EXTRA_PAGES_ALLOWED = 2
+# Data timestamps further ahead of the API's clock (`Date`) than this are reported in the run summary.
+CLOCK_NOTE_S = 3600
 # Query budget for the comma-separated campaign ids; the encoded comma is 3 characters ("%2C").
 CAMPAIGN_IDS_MAX_URL_CHARS = 1500
 

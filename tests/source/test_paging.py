@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sources.woodpecker.normalise import parse_timestamp
-from sources.woodpecker.paging import AscendingScan, RecentScan
+from sources.woodpecker.paging import AscendingScan, PageSizes, RecentScan
 
 from .fakes import T0, FakeProspects
 
@@ -258,3 +258,88 @@ def test_recent_scan_continues_with_full_pages_when_everything_is_recent() -> No
     # probe (20) then full pages of 50 from the top: 180 recent rows end inside page 4
     assert [r["per_page"] for r in fake.requests] == [20, 50, 50, 50, 50]
     assert scan.result.consistent
+
+
+class CappedProspects(FakeProspects):
+    """Serves at most `cap` rows per page (pages numbered at that size), with or without a count."""
+
+    cap: int = 7
+    counted: bool = True
+
+    def fetch(self, params: Mapping[str, Any]) -> Any:
+        asked = int(params["per_page"])
+        rows, answer = super().fetch({**params, "per_page": min(asked, self.cap)})
+        self.requests[-1]["per_page"] = asked  # as the client asked
+        total = answer.total if self.counted else None
+        return rows, answer.__class__(200, rows, total, answer.fetched_at, answer.server_time)
+
+
+@pytest.mark.parametrize("counted", [True, False])
+@pytest.mark.parametrize("count", [0, 5, 7, 30, 63])
+def test_pages_shorter_than_asked_do_not_end_the_scan(count: int, counted: bool) -> None:
+    fake = CappedProspects.with_rows(count)
+    fake.counted = counted
+    scan = _scan(fake, 20)
+    seen = _read(scan)
+    assert set(seen) == set(fake.rows)
+    assert scan.result.consistent and scan.result.complete
+    pages = math.ceil(count / 7)
+    if counted:
+        assert len(fake.requests) == max(1, pages)  # stops at the count: nothing wasted
+    else:
+        # without a count only an empty page ends the scan (at most one page more)
+        assert len(fake.requests) in (pages, pages + 1) and len(fake.requests) >= 1
+    # after the first short page, pages are asked at the size the server served
+    # (an empty page confirming the end may be asked at the size of the short page before it)
+    asked = [r["per_page"] for r in fake.requests]
+    assert all(size == min(count, 7) for size in asked[1:-1]) and all(size <= 7 for size in asked[1:])
+
+
+def test_the_learned_page_size_is_shared_and_recent_scans_follow_it() -> None:
+    fake = CappedProspects.with_rows(40, step_seconds=0)
+    for i in range(1, 31):
+        fake.touch(i)
+    sizes = PageSizes()
+    _read(
+        AscendingScan(
+            fake.fetch,
+            {},
+            sort_field="updated",
+            value=_updated,
+            key=lambda r: r["id"],
+            since=None,
+            per_page=20,
+            sizes=sizes,
+        )
+    )
+    assert sizes.cap == 7
+    fake.requests.clear()
+    scan = RecentScan(
+        fake.fetch,
+        {},
+        sort_field="last_contacted",
+        value=_contacted,
+        key=lambda r: r["id"],
+        threshold=fake.now - timedelta(seconds=120),
+        per_page=20,
+        probe_size=5,
+        sizes=sizes,
+    )
+    ids = {row["id"] for page in scan for row in page.rows}
+    assert ids == set(range(1, 31))
+    assert [r["per_page"] for r in fake.requests] == [5] + [7] * 5  # probe, then 30 recent rows of 7
+
+
+def test_a_count_the_pages_never_reach_leaves_the_scan_incomplete() -> None:
+    class Overcounted(FakeProspects):
+        def fetch(self, params: Any) -> Any:
+            rows, answer = super().fetch(params)
+            return rows, answer.__class__(200, rows, answer.total + 3, answer.fetched_at, answer.server_time)
+
+    fake = Overcounted.with_rows(25)
+    scan = _scan(fake, 10)
+    seen = _read(scan)
+    assert set(seen) == set(fake.rows)  # what exists is read…
+    assert not scan.result.complete and not scan.result.consistent  # …but the count is never reached
+    assert scan.result.repairs == 4  # each retry goes on from the highest value read
+    assert scan.result.resume_from is not None

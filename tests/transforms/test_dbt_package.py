@@ -296,7 +296,7 @@ def test_a_broken_invariant_fails_dbt_and_transform_test(
          "--pipelines-dir", str(account.pipelines_dir)]
     )  # fmt: skip
     captured = capsys.readouterr()
-    assert code == ExitCode.DATA_TEST == 8
+    assert code == ExitCode.DATA_TEST == 9
     assert expected in captured.err.splitlines()
     assert "Traceback" not in captured.err + captured.out
 
