@@ -76,11 +76,23 @@ def subscriptions(client: WoodpeckerClient) -> list[dict[str, str]]:
 def subscribe(args: argparse.Namespace) -> int:
     """Subscribe the URL to each event; an existing subscription is reported, not an error.
 
+    A URL the receiver would refuse (no `/hooks/<token>` path, a scheme other than https, …) is a
+    configuration error before anything is sent: Woodpecker would deliver to it in vain.
+
     A 409 answer means either that the pair exists or that the event already has the most
     subscriptions an account may hold (three); the subscription list tells which.
     """
-    client = _client(args)
+    from .webhook_receiver import TARGET_URL_SHAPE, check_target_url
+
     url = args.url
+    try:
+        check_target_url(url)
+    except ValueError as exc:
+        raise CliError(
+            f"The receiver would refuse {redact_url(url)}: {exc}. The URL must look like {TARGET_URL_SHAPE}.",
+            ExitCode.CONFIGURATION,
+        ) from None
+    client = _client(args)
     at_limit: list[str] = []
     for event in _events(args):
         try:
@@ -129,7 +141,9 @@ def list_subscriptions(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the receiver until SIGTERM / Ctrl-C."""
-    from .webhook_receiver import check_token
+    from sources.woodpecker.webhook_spool import SpoolLockedError
+
+    from .webhook_receiver import Address, ListenError, check_token
     from .webhook_receiver import serve as run_receiver
 
     token = args.token or os.environ.get(TOKEN_ENV)
@@ -138,21 +152,24 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc), ExitCode.CONFIGURATION) from None
 
-    def ready(server: Any) -> None:
-        host, port = server.server_address[:2]
+    def ready(address: Address) -> None:
         print(
-            f"Receiving webhooks on http://{host}:{port}/hooks/*** (health: /healthz), spool {args.spool}",
+            f"Receiving webhooks on http://{address.host}:{address.port}/hooks/*** (health: /healthz), "
+            f"spool {args.spool}",
             flush=True,
         )
 
-    from sources.woodpecker.webhook_spool import SpoolLockedError
-
+    spool = Path(args.spool)
     try:
-        accepted = run_receiver(
-            args.host, args.port, Path(args.spool), token, args.max_body_bytes, on_ready=ready
-        )
+        accepted = run_receiver(args.host, args.port, spool, token, args.max_body_bytes, on_ready=ready)
     except SpoolLockedError as exc:
         raise CliError(str(exc), ExitCode.BUSY) from None
+    except ListenError as exc:
+        raise CliError(str(exc), ExitCode.CONFIGURATION) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        message = f"cannot write to the spool directory {spool}: {reason}"
+        raise CliError(message, ExitCode.CONFIGURATION) from None
     print(f"Stopped; {accepted} events accepted.", flush=True)
     return int(ExitCode.OK)
 
