@@ -147,6 +147,10 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "webhooks":  # `webhooks serve` runs without the source package and dlt
+        from . import webhooks
+
+        return webhooks.dispatch(args)
     from . import commands
 
     if args.command == "load":
@@ -157,10 +161,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.status(args)
     if args.command == "push":
         return commands.push(args)
-    if args.command == "webhooks":
-        from . import webhooks
-
-        return webhooks.dispatch(args)
     return commands.demo(args)
 
 

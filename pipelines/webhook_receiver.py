@@ -46,7 +46,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sources.woodpecker.webhook_spool import SpoolWriter
+from sources.webhook_spool import SpoolWriter
 
 logger = logging.getLogger(__name__)
 
@@ -428,6 +428,8 @@ def serve(
     token: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_ready: Callable[[Address], None] | None = None,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> int:
     """Receive webhooks until SIGTERM or SIGINT; returns the number of events accepted.
 
@@ -438,6 +440,8 @@ def serve(
         token: The secret path segment.
         max_body_bytes: Largest body accepted.
         on_ready: Called with the address once the receiver accepts connections.
+        header_timeout_s: Seconds a connection has for its request line and headers.
+        body_timeout_s: Seconds a request has for its body after its headers.
 
     Raises:
         SpoolLockedError: Another receiver writes to the spool.
@@ -446,17 +450,12 @@ def serve(
     """
     token = check_token(token)
     spool = SpoolWriter(spool_dir)
-    try:
-        sock = listen(host, port)
-    except ListenError:
-        spool.close()
-        raise
-    address = Address(host, int(sock.getsockname()[1]))
-    app = ReceiverApp(spool, token, max_body_bytes)
+    app = ReceiverApp(spool, token, max_body_bytes, body_timeout_s=body_timeout_s)
+    protocol = type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"header_timeout_s": header_timeout_s})
     config = uvicorn.Config(
         app,
         loop="asyncio",
-        http=DeadlineH11Protocol,
+        http=protocol,
         lifespan="off",
         log_config=None,
         access_log=False,  # the request line carries the token
@@ -465,17 +464,23 @@ def serve(
         limit_concurrency=MAX_CONNECTIONS,
         backlog=LISTEN_BACKLOG,
         timeout_keep_alive=KEEP_ALIVE_S,
-        timeout_graceful_shutdown=int(BODY_TIMEOUT_S) + 5,
+        timeout_graceful_shutdown=int(body_timeout_s) + 5,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
+    config.load()
     repeated = RepeatedWarningFilter()
     uvicorn_logger = logging.getLogger("uvicorn.error")
     uvicorn_logger.addFilter(repeated)
-    server = ReceiverServer(config, on_ready=None if on_ready is None else lambda: on_ready(address))
     try:
-        server.run(sockets=[sock])
+        # Bound last, just before the loop accepts: connections do not wait in the backlog for a start.
+        sock = listen(host, port)
+        try:
+            address = Address(host, int(sock.getsockname()[1]))
+            ready = None if on_ready is None else (lambda: on_ready(address))
+            ReceiverServer(config, on_ready=ready).run(sockets=[sock])
+        finally:
+            sock.close()
     finally:
-        sock.close()
         app.close()
         spool.close()
         uvicorn_logger.removeFilter(repeated)

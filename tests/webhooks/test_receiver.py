@@ -13,7 +13,7 @@ import requests
 
 from pipelines.exit_codes import ExitCode
 from pipelines.webhook_receiver import KEEP_ALIVE_S
-from sources.woodpecker.webhook_spool import (
+from sources.webhook_spool import (
     SpoolPosition,
     SpoolWriter,
     event_id,
