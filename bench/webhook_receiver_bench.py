@@ -92,6 +92,7 @@ class Report:
     slow_open_median: float = 0.0
     slow_closed_by_receiver: int = 0
     slow_408: int = 0
+    health_max_s: float = 0.0
     rss_mb_start: float = 0.0
     rss_mb_max: float = 0.0
     threads_max: int = 0
@@ -355,7 +356,12 @@ async def _attack(port: int, load: Load, start_at: float) -> dict[str, Any]:
 def _attack_process(port: int, load: Load, start_at_wall: float, results: Any) -> None:
     delay = max(0.0, start_at_wall - time.time())
     time.sleep(delay)
-    results.put(asyncio.run(_attack(port, load, time.monotonic())))
+    try:  # the attackers need the faster loop as much as the receiver does
+        import uvloop
+
+        results.put(uvloop.run(_attack(port, load, time.monotonic())))
+    except ImportError:
+        results.put(asyncio.run(_attack(port, load, time.monotonic())))
 
 
 # --- the valid events and the sampler (this process) -------------------------------------------------
@@ -384,6 +390,24 @@ async def _probe_once(port: int, event: dict[str, Any]) -> tuple[int, float]:
     finally:
         writer.close()
     return status, time.monotonic() - started
+
+
+async def _health_once(port: int, times: list[float]) -> None:
+    """Time one `GET /healthz` (nothing recorded while the receiver is down)."""
+    started = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+    except OSError:
+        return
+    try:
+        writer.write(f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        if await asyncio.wait_for(_read_status(reader), PROBE_TIMEOUT_S) == 200:
+            times.append(time.monotonic() - started)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+        pass
+    finally:
+        writer.close()
 
 
 async def _probe(port: int, n: int, probes: Probes, started_at: float, give_up_at: float) -> None:
@@ -418,6 +442,7 @@ async def _drive(receiver: ReceiverProcess, load: Load, start_at: float, report:
     probes = Probes()
     stop_at = start_at + load.duration_s
     samples: list[tuple[float, int, int]] = []
+    health_times: list[float] = []
     restart: asyncio.Task[float] | None = None
     pending: set[asyncio.Task[None]] = set()
     n = 0
@@ -438,12 +463,16 @@ async def _drive(receiver: ReceiverProcess, load: Load, start_at: float, report:
             sample = receiver.sample()
             if sample is not None:
                 samples.append(sample)
+                health = asyncio.create_task(_health_once(receiver.port, health_times))
+                pending.add(health)
+                health.add_done_callback(pending.discard)
             next_sample = now + 0.25
         await asyncio.sleep(0.005)
     if restart is not None:
         report.restart_s = await restart
     if pending:
         await asyncio.wait(pending, timeout=40)
+    report.health_max_s = round(max(health_times, default=0.0), 4)
     if samples:
         report.rss_mb_max = round(max(s[0] for s in samples), 1)
         report.threads_max = max(s[1] for s in samples)
@@ -528,6 +557,8 @@ def problems(report: Report) -> list[str]:
             f"spool: {report.acknowledged_missing} acknowledged events missing, "
             f"{report.spooled_unexpected} unexpected, {report.duplicates_without_cut_attempt} duplicated"
         )
+    if report.health_max_s > 1.0:
+        found.append(f"/healthz took {report.health_max_s} s")
     if report.stderr_tracebacks or report.token_in_output:
         found.append("a traceback or the token in the receiver's output")
     if report.sigterm_exit_code != 0:
@@ -568,6 +599,7 @@ def markdown(report: Report) -> str:
             f"median {report.slow_open_median:g}, min {report.slow_open_min}; "
             f"closed by the receiver {report.slow_closed_by_receiver} times ({report.slow_408} with 408)",
         ),
+        ("`GET /healthz` meanwhile", f"max {report.health_max_s * 1000:.0f} ms"),
         ("receiver memory (RSS)", f"{report.rss_mb_start} MB idle, {report.rss_mb_max} MB max"),
         ("receiver threads / open fds", f"{report.threads_max} / {report.fds_max} max"),
         ("restart after SIGKILL", f"{report.restart_s:.2f} s to a healthy receiver"),

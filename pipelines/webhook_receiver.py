@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sources.webhook_spool import SpoolWriter
 
@@ -65,7 +64,7 @@ KEEP_ALIVE_S = 5
 MAX_CONNECTIONS = 2_000
 # Pending connections the kernel queues while the server accepts.
 LISTEN_BACKLOG = 2_048
-# Largest request line + headers (h11 answers 400 beyond).
+# Largest request line + headers (431 beyond).
 MAX_HEADER_BYTES = 16 * 1024
 # Bytes of request bodies held in memory at once, over all connections; a body that would cross it
 # answers 503.
@@ -246,7 +245,13 @@ class ReceiverApp:
         if length_header is None or b"transfer-encoding" in headers:
             await _answer(send, 411, {"error": "Content-Length required"}, close=True)
             return
-        length = int(length_header)  # h11 has already refused a malformed Content-Length with 400
+        try:
+            length = int(length_header)  # the parser has refused most malformed values with 400 already
+        except ValueError:
+            length = -1
+        if length < 0:
+            await _answer(send, 400, {"error": "malformed Content-Length"}, close=True)
+            return
         if length > self.max_body_bytes:
             # The body is not read: the connection is closed rather than drain an oversized upload.
             await _answer(send, 413, {"error": f"body larger than {self.max_body_bytes} bytes"}, close=True)
@@ -322,38 +327,57 @@ async def _answer(
     await send({"type": "http.response.body", "body": data})
 
 
-class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for the request line and headers.
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline and a size cap for the request line and headers.
 
     uvicorn closes idle keep-alive connections but lets a connection that sends its headers slowly (or
-    nothing at all) stay open for ever; here a connection whose request has not got past its headers
-    `header_timeout_s` after it opened, or after the first byte of its next request, is closed.
+    nothing at all) stay open for ever, and does not cap their size; here a connection whose request has
+    not got past its headers `header_timeout_s` after it opened, or after the first byte of its next
+    request, is closed, and so is one whose headers exceed `MAX_HEADER_BYTES` (431).
     """
 
     header_timeout_s = HEADER_TIMEOUT_S
     _header_timer: asyncio.TimerHandle | None = None
+    _awaiting_headers = True
+    _header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request's headers."""
         super().connection_made(transport)
-        self._watch_headers()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_late)
 
     def data_received(self, data: bytes) -> None:
-        """Feed h11; start or stop the clock depending on whether headers are still awaited."""
+        """Feed the parser; while headers are awaited, start the clock and count their bytes."""
+        if self._awaiting_headers and self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_late)
         super().data_received(data)
-        self._watch_headers()
+        if self._awaiting_headers and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self.transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n"
+                    b"connection: close\r\n\r\n"
+                )
+                self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        """Stop the clock: the request's body has its own deadline (`ReceiverApp`)."""
+        self._awaiting_headers = False
+        self._header_bytes = 0
+        self._stop_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """Await the next request's headers (the clock starts with its first byte)."""
+        super().on_response_complete()
+        if self.cycle is None or self.cycle.response_complete:  # no pipelined request parsed already
+            self._awaiting_headers = True
+            self._header_bytes = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop the clock."""
         self._stop_header_timer()
         super().connection_lost(exc)
-
-    def _watch_headers(self) -> None:
-        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
-        if waiting and self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_late)
-        elif not waiting:
-            self._stop_header_timer()
 
     def _stop_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -362,7 +386,7 @@ class DeadlineH11Protocol(H11Protocol):
 
     def _headers_too_late(self) -> None:
         self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self._awaiting_headers and not self.transport.is_closing():
             logger.debug("closed a connection that sent no complete headers in %s s", self.header_timeout_s)
             self.transport.close()
 
@@ -451,10 +475,10 @@ def serve(
     token = check_token(token)
     spool = SpoolWriter(spool_dir)
     app = ReceiverApp(spool, token, max_body_bytes, body_timeout_s=body_timeout_s)
-    protocol = type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"header_timeout_s": header_timeout_s})
+    protocol = type("DeadlineProtocol", (DeadlineHttpToolsProtocol,), {"header_timeout_s": header_timeout_s})
     config = uvicorn.Config(
         app,
-        loop="asyncio",
+        loop="auto",  # uvloop
         http=protocol,
         lifespan="off",
         log_config=None,
@@ -465,7 +489,6 @@ def serve(
         backlog=LISTEN_BACKLOG,
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=int(body_timeout_s) + 5,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     config.load()
     repeated = RepeatedWarningFilter()
