@@ -126,7 +126,7 @@ def check_target_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ValueError(f"{url!r} is not a URL") from None
+        raise ValueError("it is not a URL (the port is not a number from 0 to 65535)") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("the scheme must be https (or http for localhost) and the URL must name a host")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

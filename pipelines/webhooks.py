@@ -101,7 +101,7 @@ def subscribe(args: argparse.Namespace) -> int:
         check_target_url(url)
     except ValueError as exc:
         raise CliError(
-            f"The receiver would refuse {redact_url(url)}: {exc}. The URL must look like {TARGET_URL_SHAPE}.",
+            f"The receiver would refuse this target URL: {exc}. The URL must look like {TARGET_URL_SHAPE}.",
             ExitCode.CONFIGURATION,
         ) from None
     client = _client(args)
