@@ -31,6 +31,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -93,6 +94,10 @@ class Report:
     slow_closed_by_receiver: int = 0
     slow_408: int = 0
     health_max_s: float = 0.0
+    receiver_cpu_s: float = 0.0
+    attacker_cpu_s: float = 0.0
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load average of the machine, start and end
+    cpus: int = 0
     rss_mb_start: float = 0.0
     rss_mb_max: float = 0.0
     threads_max: int = 0
@@ -167,17 +172,20 @@ class ReceiverProcess:
         """Everything written to stdout so far."""
         return (self.logs / "stdout.log").read_text(errors="replace")
 
-    def sample(self) -> tuple[float, int, int] | None:
-        """Resident MB, threads and open file descriptors now (None when it is not running)."""
+    def sample(self) -> tuple[float, int, int, int, float] | None:
+        """Resident MB, threads, open file descriptors, pid and CPU seconds so far (None when not running)."""
         if self.process is None or self.process.poll() is not None:
             return None
         try:
             status = Path(f"/proc/{self.process.pid}/status").read_text()
             fds = len(os.listdir(f"/proc/{self.process.pid}/fd"))
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return None
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"]), fds
+        cpu_s = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        pid = self.process.pid
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"]), fds, pid, cpu_s
 
 
 def health(port: int) -> bool:
@@ -342,7 +350,9 @@ async def _attack(port: int, load: Load, start_at: float) -> dict[str, Any]:
     elapsed = time.monotonic() - flood_start
     await asyncio.wait(in_flight, timeout=PROBE_TIMEOUT_S + 1) if in_flight else None
     await asyncio.wait(slow, timeout=load.trickle_s + 2)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "sent": sent,
         "skipped": skipped,
         "elapsed": elapsed,
@@ -441,7 +451,7 @@ async def _probe(port: int, n: int, probes: Probes, started_at: float, give_up_a
 async def _drive(receiver: ReceiverProcess, load: Load, start_at: float, report: Report) -> Probes:
     probes = Probes()
     stop_at = start_at + load.duration_s
-    samples: list[tuple[float, int, int]] = []
+    samples: list[tuple[float, int, int, int, float]] = []
     health_times: list[float] = []
     restart: asyncio.Task[float] | None = None
     pending: set[asyncio.Task[None]] = set()
@@ -477,12 +487,17 @@ async def _drive(receiver: ReceiverProcess, load: Load, start_at: float, report:
         report.rss_mb_max = round(max(s[0] for s in samples), 1)
         report.threads_max = max(s[1] for s in samples)
         report.fds_max = max(s[2] for s in samples)
+        cpu_by_pid: dict[int, float] = {}
+        for sample in samples:
+            cpu_by_pid[sample[3]] = max(cpu_by_pid.get(sample[3], 0.0), sample[4])
+        report.receiver_cpu_s = round(sum(cpu_by_pid.values()), 1)
     return probes
 
 
 def run(load: Load, workdir: Path, port: int | None = None) -> Report:
     """Apply `load` to a receiver with its spool under `workdir`; what happened."""
-    report = Report(load=load)
+    report = Report(load=load, cpus=os.cpu_count() or 0)
+    load_start = os.getloadavg()[0]
     spool, logs = workdir / "spool", workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     extra = ["--header-timeout", str(load.header_timeout_s), "--body-timeout", str(load.body_timeout_s)]
@@ -507,6 +522,8 @@ def run(load: Load, workdir: Path, port: int | None = None) -> Report:
         if receiver.process is not None and receiver.process.poll() is None:
             report.sigterm_exit_code = receiver.terminate()
 
+    report.load_average = (round(load_start, 1), round(os.getloadavg()[0], 1))
+    report.attacker_cpu_s = round(attack["cpu_s"], 1)
     latencies = sorted(probes.latencies)
     report.probes_acknowledged = len(probes.acknowledged)
     report.probes_unacknowledged = len(probes.sent) - len(probes.acknowledged)
@@ -600,6 +617,12 @@ def markdown(report: Report) -> str:
             f"closed by the receiver {report.slow_closed_by_receiver} times ({report.slow_408} with 408)",
         ),
         ("`GET /healthz` meanwhile", f"max {report.health_max_s * 1000:.0f} ms"),
+        (
+            "CPU seconds used",
+            f"receiver {report.receiver_cpu_s} s, load generator {report.attacker_cpu_s} s "
+            f"(machine: {report.cpus} CPUs, load average {report.load_average[0]} at the start, "
+            f"{report.load_average[1]} at the end)",
+        ),
         ("receiver memory (RSS)", f"{report.rss_mb_start} MB idle, {report.rss_mb_max} MB max"),
         ("receiver threads / open fds", f"{report.threads_max} / {report.fds_max} max"),
         ("restart after SIGKILL", f"{report.restart_s:.2f} s to a healthy receiver"),
