@@ -10,6 +10,8 @@ A receiver subprocess on 127.0.0.1 is held under three loads at once for `--dura
 - valid events, one POST at a time every `--probe-interval` seconds, each retried like Woodpecker does
   until it is acknowledged; every attempt's time to a 200 is measured (connect included).
 
+The load generator runs in its own process at a lower scheduling priority (nice 10): on the receiver's
+own machine it would otherwise take the CPU from the receiver, which an attack from elsewhere cannot.
 Halfway (`--kill-at`), the receiver is SIGKILLed and started again at once on the same port and spool.
 Meanwhile its resident memory, threads and open file descriptors are sampled. At the end it gets
 SIGTERM and the spool is compared with what was acknowledged: every acknowledged event is in it, nothing
