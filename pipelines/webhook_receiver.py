@@ -30,6 +30,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import resource
 import signal
 import socket
 import threading
@@ -423,6 +424,22 @@ class ReceiverServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def raise_open_file_limit(connections: int = MAX_CONNECTIONS) -> int:
+    """Raise the soft limit of open files so that `connections` sockets fit (as far as the hard limit
+    allows; many systems start processes with a soft limit of 1,024); the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = connections + 64  # the spool, the listening socket, the interpreter's own files
+    target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        logger.warning(
+            "at most %d open files allowed (ulimit -n): fewer than %d connections", soft, connections
+        )
+    return int(soft)
+
+
 class ListenError(OSError):
     """The receiver cannot listen on the address (port in use, address not on this host, …)."""
 
@@ -473,6 +490,7 @@ def serve(
         OSError: The spool directory cannot be created or written.
     """
     token = check_token(token)
+    raise_open_file_limit()
     spool = SpoolWriter(spool_dir)
     app = ReceiverApp(spool, token, max_body_bytes, body_timeout_s=body_timeout_s)
     protocol = type("DeadlineProtocol", (DeadlineHttpToolsProtocol,), {"header_timeout_s": header_timeout_s})

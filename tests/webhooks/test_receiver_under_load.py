@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import resource
 import socket
 import struct
 import subprocess
@@ -17,7 +18,7 @@ import requests
 
 from bench.webhook_receiver_bench import Load, run
 from pipelines.exit_codes import ExitCode
-from pipelines.webhook_receiver import ReceiverApp
+from pipelines.webhook_receiver import MAX_CONNECTIONS, ReceiverApp
 from sources.webhook_spool import SpoolPosition, SpoolWriter, read_spool
 
 from .conftest import ROOT, SERVE, TOKEN, cli_env, free_port, start_receiver
@@ -210,3 +211,33 @@ def test_a_port_in_use_and_an_unwritable_spool_are_one_line_errors(tmp_path: Pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot write to the spool directory {a_file}")
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr + result.stdout
+
+
+def test_the_open_file_limit_is_raised_for_every_connection_allowed(tmp_path: Path) -> None:
+    def low_soft_limit() -> None:  # what many systems give a process: 1,024, here lower still
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    port = free_port()
+    process = subprocess.Popen(
+        [*SERVE, "--port", str(port), "--spool", str(tmp_path / "spool"), "--token", TOKEN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        preexec_fn=low_soft_limit,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        limits = Path(f"/proc/{process.pid}/limits").read_text().splitlines()
+        soft = next(line for line in limits if line.startswith("Max open files")).split()[3]
+        assert int(soft) >= MAX_CONNECTIONS + 64
+    finally:
+        process.kill()
+        process.wait(timeout=10)
