@@ -178,9 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.traceback:
             raise
-        from .errors import translate_error
+        if isinstance(exc, CliError):
+            error = exc
+        else:  # imported only here: it pulls in dlt, which a CliError does not need
+            from .errors import translate_error
 
-        error = exc if isinstance(exc, CliError) else translate_error(exc, getattr(args, "api_key", None))
+            error = translate_error(exc, getattr(args, "api_key", None))
         print(f"error: {error}", file=sys.stderr)
         return int(error.code)
 
