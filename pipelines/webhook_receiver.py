@@ -30,6 +30,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import resource
 import signal
 import socket
@@ -450,7 +451,10 @@ def listen(host: str, port: int, backlog: int = LISTEN_BACKLOG) -> socket.socket
     try:
         return socket.create_server((host, port), family=family, backlog=backlog)
     except OSError as exc:
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is already in use"
+        else:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
 
 

@@ -167,8 +167,9 @@ def serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc), ExitCode.CONFIGURATION) from None
 
     def ready(address: Address) -> None:
+        host = f"[{address.host}]" if ":" in address.host else address.host
         print(
-            f"Receiving webhooks on http://{address.host}:{address.port}/hooks/*** (health: /healthz), "
+            f"Receiving webhooks on http://{host}:{address.port}/hooks/*** (health: /healthz), "
             f"spool {args.spool}",
             flush=True,
         )
