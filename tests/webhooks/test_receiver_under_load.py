@@ -121,9 +121,13 @@ def test_slow_headers_and_slow_bodies_are_cut_at_their_deadlines(tmp_path: Path)
         assert 0.5 <= silent_s < 3 and silent_said == b""
         assert header_s < 3  # it kept sending header lines: the deadline, not silence, closed it
         assert body_s < 3.5 and body_said.startswith(b"HTTP/1.1 408")
-        assert [line.event for lines, _ in read_spool(receiver.spool, SpoolPosition()) for line in lines] == [
-            EVENT
-        ]
+        spooled = [line.event for lines, _ in read_spool(receiver.spool, SpoolPosition()) for line in lines]
+        assert spooled == [EVENT]
+
+        # headers that never end are cut at 16 KiB, not buffered
+        with socket.create_connection(address, timeout=5) as huge:
+            huge.sendall(f"POST /hooks/{TOKEN} HTTP/1.1\r\n".encode() + b"X-Pad: " + b"a" * 20_000 + b"\r\n")
+            assert huge.recv(100).startswith(b"HTTP/1.1 431")
     finally:
         receiver.process.kill()
         receiver.process.wait(timeout=10)
@@ -241,3 +245,36 @@ def test_the_open_file_limit_is_raised_for_every_connection_allowed(tmp_path: Pa
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_bodies_in_memory_are_capped_over_all_requests(tmp_path: Path) -> None:
+    spool = SpoolWriter(tmp_path / "spool")
+    app = ReceiverApp(spool, TOKEN, max_buffered_bytes=1_000)
+    app.buffered = 900  # other requests hold 900 bytes
+    sent: list[dict[str, Any]] = []
+    body = b'[{"method": "email_opened", "pad": "' + b"x" * 150 + b'"}]'
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/hooks/{TOKEN}",
+        "headers": [(b"content-length", str(len(body)).encode())],
+    }
+    try:
+        asyncio.run(app(scope, receive, send))
+        assert sent[0]["status"] == 503 and (b"retry-after", b"5") in sent[0]["headers"]
+        assert app.buffered == 900  # what this request held is given back
+        app.buffered = 0
+        sent.clear()
+        asyncio.run(app(scope, receive, send))
+        assert sent[0]["status"] == 200
+    finally:
+        app.close()
+        spool.close()
+    assert len([line for lines, _ in read_spool(tmp_path / "spool", SpoolPosition()) for line in lines]) == 1
