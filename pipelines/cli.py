@@ -152,6 +152,10 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "webhooks":  # `webhooks serve` runs without the source package and dlt
+        from . import webhooks
+
+        return webhooks.dispatch(args)
     from . import commands
 
     if args.command == "load":
@@ -162,10 +166,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.status(args)
     if args.command == "push":
         return commands.push(args)
-    if args.command == "webhooks":
-        from . import webhooks
-
-        return webhooks.dispatch(args)
     return commands.demo(args)
 
 
@@ -183,9 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.traceback:
             raise
-        from .errors import translate_error
+        if isinstance(exc, CliError):
+            error = exc
+        else:  # imported only here: it pulls in dlt, which a CliError does not need
+            from .errors import translate_error
 
-        error = exc if isinstance(exc, CliError) else translate_error(exc, getattr(args, "api_key", None))
+            error = translate_error(exc, getattr(args, "api_key", None))
         print(f"error: {error}", file=sys.stderr)
         return int(error.code)
 

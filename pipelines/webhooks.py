@@ -7,15 +7,16 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
-
-from sources.woodpecker import settings as source_settings
-from sources.woodpecker.client import WoodpeckerClient
-from sources.woodpecker.errors import ApiError
-from sources.woodpecker.progress import RunStats
+from typing import TYPE_CHECKING, Any
 
 from . import settings
 from .exit_codes import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from sources.woodpecker.client import WoodpeckerClient
+
+# The source package (and dlt) is imported by the commands that call the API only: `serve` starts in a
+# fraction of a second and without their memory.
 
 RESOURCE = "webhooks"
 TOKEN_ENV = "WOODPECKER_WEBHOOK_TOKEN"
@@ -31,6 +32,10 @@ def _client(args: argparse.Namespace) -> WoodpeckerClient:
     """The source's HTTP client, configured like a load: flags, then environment, then `.dlt/`."""
     import dlt
 
+    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker.client import WoodpeckerClient
+    from sources.woodpecker.progress import RunStats
+
     api_key = args.api_key or dlt.secrets.get("sources.woodpecker.api_key")
     if not api_key:
         raise CliError(
@@ -44,6 +49,8 @@ def _client(args: argparse.Namespace) -> WoodpeckerClient:
 
 
 def _events(args: argparse.Namespace) -> list[str]:
+    from sources.woodpecker import settings as source_settings
+
     if args.all:
         return list(source_settings.WEBHOOK_EVENT_NAMES)
     if not args.events:
@@ -61,6 +68,8 @@ def _events(args: argparse.Namespace) -> list[str]:
 
 def subscriptions(client: WoodpeckerClient) -> list[dict[str, str]]:
     """The account's subscriptions as `{"target_url", "event"}` dicts (`GET /rest/v2/webhooks`)."""
+    from sources.woodpecker import settings as source_settings
+
     answer = client.get(source_settings.WEBHOOK_LIST_PATH, None, RESOURCE)
     body = answer.body
     rows = body.get("webhooks") if isinstance(body, dict) else body
@@ -76,11 +85,26 @@ def subscriptions(client: WoodpeckerClient) -> list[dict[str, str]]:
 def subscribe(args: argparse.Namespace) -> int:
     """Subscribe the URL to each event; an existing subscription is reported, not an error.
 
+    A URL the receiver would refuse (no `/hooks/<token>` path, a scheme other than https, …) is a
+    configuration error before anything is sent: Woodpecker would deliver to it in vain.
+
     A 409 answer means either that the pair exists or that the event already has the most
     subscriptions an account may hold (three); the subscription list tells which.
     """
-    client = _client(args)
+    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker.errors import ApiError
+
+    from .webhook_receiver import TARGET_URL_SHAPE, check_target_url
+
     url = args.url
+    try:
+        check_target_url(url)
+    except ValueError as exc:
+        raise CliError(
+            f"The receiver would refuse this target URL: {exc}. The URL must look like {TARGET_URL_SHAPE}.",
+            ExitCode.CONFIGURATION,
+        ) from None
+    client = _client(args)
     at_limit: list[str] = []
     for event in _events(args):
         try:
@@ -108,6 +132,8 @@ def subscribe(args: argparse.Namespace) -> int:
 
 def unsubscribe(args: argparse.Namespace) -> int:
     """Unsubscribe the URL from each event (Woodpecker answers 200 even when there was nothing)."""
+    from sources.woodpecker import settings as source_settings
+
     client = _client(args)
     for event in _events(args):
         body = {"target_url": args.url, "event": event}
@@ -129,7 +155,9 @@ def list_subscriptions(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the receiver until SIGTERM / Ctrl-C."""
-    from .webhook_receiver import check_token
+    from sources.webhook_spool import SpoolLockedError
+
+    from .webhook_receiver import Address, ListenError, check_token
     from .webhook_receiver import serve as run_receiver
 
     token = args.token or os.environ.get(TOKEN_ENV)
@@ -138,28 +166,41 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc), ExitCode.CONFIGURATION) from None
 
-    def ready(server: Any) -> None:
-        host, port = server.server_address[:2]
+    def ready(address: Address) -> None:
+        host = f"[{address.host}]" if ":" in address.host else address.host
         print(
-            f"Receiving webhooks on http://{host}:{port}/hooks/*** (health: /healthz), spool {args.spool}",
+            f"Receiving webhooks on http://{host}:{address.port}/hooks/*** (health: /healthz), "
+            f"spool {args.spool}",
             flush=True,
         )
 
-    from sources.woodpecker.webhook_spool import SpoolLockedError
-
+    spool = Path(args.spool)
     try:
         accepted = run_receiver(
-            args.host, args.port, Path(args.spool), token, args.max_body_bytes, on_ready=ready
+            args.host,
+            args.port,
+            spool,
+            token,
+            args.max_body_bytes,
+            on_ready=ready,
+            header_timeout_s=args.header_timeout,
+            body_timeout_s=args.body_timeout,
         )
     except SpoolLockedError as exc:
         raise CliError(str(exc), ExitCode.BUSY) from None
+    except ListenError as exc:
+        raise CliError(str(exc), ExitCode.CONFIGURATION) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        message = f"cannot write to the spool directory {spool}: {reason}"
+        raise CliError(message, ExitCode.CONFIGURATION) from None
     print(f"Stopped; {accepted} events accepted.", flush=True)
     return int(ExitCode.OK)
 
 
 def add_parser(commands: Any) -> None:
     """Add `webhooks` and its sub-commands to the `woodpecker-etl` parser."""
-    from .webhook_receiver import DEFAULT_MAX_BODY_BYTES
+    from .webhook_receiver import BODY_TIMEOUT_S, DEFAULT_MAX_BODY_BYTES, HEADER_TIMEOUT_S
 
     webhooks = commands.add_parser("webhooks", help="subscribe to webhook events and receive them")
     actions = webhooks.add_subparsers(dest="webhooks_command", required=True)
@@ -187,6 +228,28 @@ def add_parser(commands: Any) -> None:
     receiver.add_argument("--spool", required=True, help="spool directory (JSON-lines segments)")
     receiver.add_argument("--token", default=None, help=f"secret path token (prefer {TOKEN_ENV})")
     receiver.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    receiver.add_argument(
+        "--header-timeout",
+        type=_positive_seconds,
+        default=HEADER_TIMEOUT_S,
+        help=f"seconds a connection has for its request line and headers (default {HEADER_TIMEOUT_S:g})",
+    )
+    receiver.add_argument(
+        "--body-timeout",
+        type=_positive_seconds,
+        default=BODY_TIMEOUT_S,
+        help=f"seconds a request has for its body once its headers are in (default {BODY_TIMEOUT_S:g})",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
+    return seconds
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -16,10 +16,11 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from sources.webhook_spool import SpoolLine, SpoolPosition, read_spool
+
 from . import settings
 from .normalise import parse_timestamp
 from .schema import WEBHOOK_EVENTS_COLUMNS
-from .webhook_spool import SpoolLine, SpoolPosition, read_spool
 
 # Resource state keys: the segment number and byte offset after the last line read (scalars, so that
 # `woodpecker-etl status` shows them).

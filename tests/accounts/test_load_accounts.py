@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator
-from sources.woodpecker.webhook_spool import SpoolWriter
+from sources.webhook_spool import SpoolWriter
 from tests.source.harness import assert_matches_truth
 
 from .conftest import AGENCY_KEY, Fleet, account_loader

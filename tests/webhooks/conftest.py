@@ -67,10 +67,12 @@ class Receiver:
         return self.process.returncode, out
 
 
-def start_receiver(spool: Path, port: int, *extra: str) -> Receiver:
-    """Start a receiver and wait until it answers its health check."""
+def start_receiver(spool: Path, port: int, *extra: str, verbose: int = 0) -> Receiver:
+    """Start a receiver (with `-v` `verbose` times) and wait until it answers its health check."""
+    cli, webhooks_serve = SERVE[:3], SERVE[3:]
+    flags = ["-" + "v" * verbose] if verbose else []
     process = subprocess.Popen(
-        [*SERVE, "--port", str(port), "--spool", str(spool), "--token", TOKEN, *extra],
+        [*cli, *flags, *webhooks_serve, "--port", str(port), "--spool", str(spool), "--token", TOKEN, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

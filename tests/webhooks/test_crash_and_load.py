@@ -17,7 +17,7 @@ from pipelines.cli import main
 from pipelines.runner import LoadOptions, run_load
 from simulator import Simulator
 from simulator.clock import parse_api_timestamp
-from sources.woodpecker.webhook_spool import SpoolPosition, SpoolWriter, event_id, read_spool
+from sources.webhook_spool import SpoolPosition, SpoolWriter, event_id, read_spool
 
 from .conftest import Receiver, generate_activity
 

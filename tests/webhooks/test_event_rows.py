@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sources.webhook_spool import SpoolLine
 from sources.woodpecker.webhook_events import event_row
-from sources.woodpecker.webhook_spool import SpoolLine
 
 
 def test_a_campaign_event_is_typed() -> None:

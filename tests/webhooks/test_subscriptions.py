@@ -87,3 +87,50 @@ def test_a_missing_api_key_is_a_configuration_error(
     monkeypatch.delenv("SOURCES__WOODPECKER__API_KEY", raising=False)
     assert main(["webhooks", "list", "--base-url", "http://127.0.0.1:9"]) == ExitCode.CONFIGURATION
     assert "No Woodpecker API key" in capsys.readouterr().err
+
+
+REFUSED = [
+    "https://hooks.example.com/secret-token-abcdefghijk",  # no /hooks/ path
+    "https://hooks.example.com/hooks/",  # no token
+    "https://hooks.example.com/hooks/short",  # a token the receiver refuses to run with
+    "https://hooks.example.com/hooks/secret-token-abcdefghijk/more",  # something after the token
+    "https://hooks.example.com/hooks/secret token abcdefghijk",  # characters a token cannot hold
+    "http://hooks.example.com/hooks/secret-token-abcdefghijk",  # the token in clear text
+    "ftp://hooks.example.com/hooks/secret-token-abcdefghijk",
+    "hooks.example.com/hooks/secret-token-abcdefghijk",  # no scheme
+    "https:///hooks/secret-token-abcdefghijk",  # no host
+    "https://hooks.example.com:99999/hooks/secret-token-abcdefghijk",
+]
+ACCEPTED = [
+    URL,
+    "https://hooks.example.com:8443/woodpecker/hooks/secret-token-abcdefghijk/",  # proxy prefix, slash
+    "http://127.0.0.1:8780/hooks/secret-token-abcdefghijk",  # plain http on this machine
+    "http://localhost:8780/hooks/secret-token-abcdefghijk?source=woodpecker",
+]
+
+
+def test_subscribe_refuses_a_url_the_receiver_would_reject(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests_before = len(simulator.requests)
+    for url in REFUSED:
+        code = _cli(simulator, "subscribe", "--url", url, "--events", "email_opened")
+        assert code == ExitCode.CONFIGURATION, url
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, url
+        assert "The URL must look like https://<host>[:port][/prefix]/hooks/<token>" in err[0]
+        assert "secret-token-abcdefghijk" not in err[0]
+    assert _pairs(simulator) == set()
+    assert len(simulator.requests) == requests_before  # refused before anything was sent
+
+
+def test_subscribe_accepts_the_urls_the_receiver_answers(simulator: Simulator) -> None:
+    events = [
+        "email_opened",
+        "prospect_replied",
+        "link_clicked",
+        "campaign_sent",
+    ]  # three URLs per event at most
+    for url, event in zip(ACCEPTED, events, strict=True):
+        assert _cli(simulator, "subscribe", "--url", url, "--events", event) == 0, url
+    assert _pairs(simulator) == set(zip(ACCEPTED, events, strict=True))
