@@ -22,7 +22,7 @@ from typing import Any
 from . import settings
 from .catalog import Model, load_models, render
 from .connection import Executor, open_executor
-from .dialects import to_dialect
+from .dialects import fold_identifier, to_dialect
 from .inputs import SourceInputs, quote, source_inputs
 from .reads import ref_columns
 
@@ -115,7 +115,7 @@ class _Build:
             self.qualified = f"{quote(str(catalog))}.{quote(self.dataset)}"
         rows = self.ex.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
+            f"WHERE {self.in_dataset()}"
         )
         existing: dict[str, dict[str, str]] = {}
         for table, column, data_type in rows:
@@ -129,10 +129,20 @@ class _Build:
     def object_types(self) -> dict[str, str]:
         """Existing objects of the dataset: name → `view` or `table`."""
         rows = self.ex.execute(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
+            f"SELECT table_name, table_type FROM information_schema.tables WHERE {self.in_dataset()}"
         )
-        return {str(name): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows}
+        return {
+            str(name).lower(): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows
+        }
+
+    def in_dataset(self) -> str:
+        """`information_schema` condition for the dataset's objects (on ClickHouse a dataset is a database)."""
+        condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
+        return (
+            condition
+            if self.dialect == "clickhouse"
+            else f"{condition} AND table_catalog = current_database()"
+        )
 
     def name(self, model_name: str, building: bool) -> str:
         """Qualified name of a model's published object, or of what the current build writes."""
