@@ -72,11 +72,11 @@ def fold_identifier(name: str, dialect: str) -> str:
 
 
 @cache
-def _template(sql: str, dialect: str) -> exp.Expression:
+def _template(sql: str, dialect: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read=dialect)
 
 
-def _fill(template: str, dialect: str, value: exp.Expression) -> exp.Expression:
+def _fill(template: str, dialect: str, value: exp.Expression) -> exp.Expr:
     """The template's expression (in `dialect`) with `value` in place of its placeholder column."""
     filled = _template(template, dialect).copy()
     for column in list(filled.find_all(exp.Column)):
@@ -98,7 +98,7 @@ def _is_day_count_added_to_date(node: exp.Expression) -> bool:
     )
 
 
-def _rewrite_value(node: exp.Expression, dialect: str) -> exp.Expression:
+def _rewrite_value(node: exp.Expression, dialect: str) -> exp.Expr:
     """Epoch seconds, naive timestamps and ClickHouse's zoned type (used with `Expression.transform`)."""
     if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH" and dialect in _EPOCH_SECONDS:
         return exp.paren(_fill(_EPOCH_SECONDS[dialect], dialect, node.expression), copy=False)
@@ -120,13 +120,13 @@ def _rewrite_value(node: exp.Expression, dialect: str) -> exp.Expression:
     return node
 
 
-def _rewrite_date_add(node: exp.Expression, dialect: str) -> exp.Expression:
+def _rewrite_date_add(node: exp.Expression, dialect: str) -> exp.Expr:
     if _is_day_count_added_to_date(node) and dialect in _DATE_ADD_DIALECTS:
         return exp.DateAdd(this=node.this, expression=node.expression, unit=exp.var("DAY"))
     return node
 
 
-def _fold_identifier(node: exp.Expression, dialect: str) -> exp.Expression:
+def _fold_identifier(node: exp.Expression, dialect: str) -> exp.Expr:
     if isinstance(node, exp.Identifier):
         return exp.Identifier(this=fold_identifier(node.this, dialect), quoted=node.quoted)
     return node
@@ -163,11 +163,11 @@ def _qualify_rename(statement: exp.Expression) -> None:
         return
     table = statement.this
     for action in statement.args.get("actions") or []:
-        if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
-            if not action.this.args.get("db") and table.args.get("db"):
-                action.this.set("db", table.args["db"].copy())
-                if table.args.get("catalog"):
-                    action.this.set("catalog", table.args["catalog"].copy())
+        renamed = action.this if isinstance(action, exp.AlterRename) else None
+        if isinstance(renamed, exp.Table) and not renamed.args.get("db") and table.args.get("db"):
+            renamed.set("db", table.args["db"].copy())
+            if table.args.get("catalog"):
+                renamed.set("catalog", table.args["catalog"].copy())
 
 
 def _clickhouse_rename(statement: exp.Expression) -> str | None:

@@ -136,7 +136,7 @@ class _Build:
         }
 
     def in_dataset(self) -> str:
-        """`information_schema` condition for the dataset's objects (on ClickHouse a dataset is a database)."""
+        """`information_schema` condition for the dataset's objects (a ClickHouse dataset is a database)."""
         condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
         return (
             condition

@@ -72,7 +72,8 @@ class SnowflakeExecutor:
 def raw_tables(duck: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """The dataset's raw tables (everything dlt loaded, its own bookkeeping tables left out)."""
     rows = duck.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = ? AND table_type = 'BASE TABLE' "
         "AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\' ORDER BY table_name",
         [dataset],
     ).fetchall()
@@ -82,7 +83,8 @@ def raw_tables(duck: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
 def _plain_columns(duck: duckdb.DuckDBPyConnection, dataset: str, table: str) -> str:
     """A projection of the table with nested and JSON columns as text (how another engine receives them)."""
     columns = duck.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? "
         "ORDER BY ordinal_position",
         [dataset, table],
     ).fetchall()
@@ -109,7 +111,7 @@ def copy_to_clickhouse(duck: duckdb.DuckDBPyConnection, session: Any, dataset: s
 
 
 def copy_to_snowflake(duck: duckdb.DuckDBPyConnection, conn: Any, dataset: str) -> None:
-    """Copy every raw table into Snowflake with upper-case names, as dlt's snowflake destination writes them."""
+    """Copy every raw table into Snowflake with upper-case names, as dlt's snowflake destination has them."""
     from snowflake.connector.pandas_tools import write_pandas
 
     schema = dataset.upper()
