@@ -76,7 +76,7 @@ def _template(sql: str, dialect: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read=dialect)
 
 
-def _fill(template: str, dialect: str, value: exp.Expression) -> exp.Expr:
+def _fill(template: str, dialect: str, value: exp.Expr) -> exp.Expr:
     """The template's expression (in `dialect`) with `value` in place of its placeholder column."""
     filled = _template(template, dialect).copy()
     for column in list(filled.find_all(exp.Column)):
@@ -85,7 +85,7 @@ def _fill(template: str, dialect: str, value: exp.Expression) -> exp.Expr:
     return filled
 
 
-def _is_day_count_added_to_date(node: exp.Expression) -> bool:
+def _is_day_count_added_to_date(node: exp.Expr) -> bool:
     """`<date> + <integer>`: the left side a cast to DATE (or a DATE literal), the right an integer cast."""
     if not isinstance(node, exp.Add):
         return False
@@ -98,7 +98,7 @@ def _is_day_count_added_to_date(node: exp.Expression) -> bool:
     )
 
 
-def _rewrite_value(node: exp.Expression, dialect: str) -> exp.Expr:
+def _rewrite_value(node: exp.Expr, dialect: str) -> exp.Expr:
     """Epoch seconds, naive timestamps and ClickHouse's zoned type (used with `Expression.transform`)."""
     if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH" and dialect in _EPOCH_SECONDS:
         return exp.paren(_fill(_EPOCH_SECONDS[dialect], dialect, node.expression), copy=False)
@@ -120,19 +120,19 @@ def _rewrite_value(node: exp.Expression, dialect: str) -> exp.Expr:
     return node
 
 
-def _rewrite_date_add(node: exp.Expression, dialect: str) -> exp.Expr:
+def _rewrite_date_add(node: exp.Expr, dialect: str) -> exp.Expr:
     if _is_day_count_added_to_date(node) and dialect in _DATE_ADD_DIALECTS:
         return exp.DateAdd(this=node.this, expression=node.expression, unit=exp.var("DAY"))
     return node
 
 
-def _fold_identifier(node: exp.Expression, dialect: str) -> exp.Expr:
+def _fold_identifier(node: exp.Expr, dialect: str) -> exp.Expr:
     if isinstance(node, exp.Identifier):
         return exp.Identifier(this=fold_identifier(node.this, dialect), quoted=node.quoted)
     return node
 
 
-def _clickhouse_statement(statement: exp.Expression) -> None:
+def _clickhouse_statement(statement: exp.Expr) -> None:
     """Engine for created tables, NULL-filling joins for model queries, plain output column names."""
     for select in statement.find_all(exp.Select):
         # ClickHouse names the output of `t.c` "t.c", not "c": name qualified columns explicitly
@@ -156,7 +156,7 @@ def _clickhouse_statement(statement: exp.Expression) -> None:
             statement.set("properties", properties)
 
 
-def _qualify_rename(statement: exp.Expression) -> None:
+def _qualify_rename(statement: exp.Expr) -> None:
     """`ALTER TABLE s.a RENAME TO b` keeps the table in `s` (Snowflake and ClickHouse resolve `b` alone
     in the session's current schema)."""
     if not isinstance(statement, exp.Alter):
@@ -170,7 +170,7 @@ def _qualify_rename(statement: exp.Expression) -> None:
                 renamed.set("catalog", table.args["catalog"].copy())
 
 
-def _clickhouse_rename(statement: exp.Expression) -> str | None:
+def _clickhouse_rename(statement: exp.Expr) -> str | None:
     """ClickHouse renames with `RENAME TABLE a TO b`, not `ALTER TABLE … RENAME TO`."""
     if not isinstance(statement, exp.Alter):
         return None
