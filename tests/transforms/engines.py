@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from .raw import Row, _plain
 
@@ -60,13 +61,15 @@ class SnowflakeExecutor:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.execute("BEGIN")
+        self.conn.autocommit(False)  # as dlt's snowflake client opens a transaction
         try:
             yield
         except BaseException:
-            self.execute("ROLLBACK")
+            self.conn.rollback()
+            self.conn.autocommit(True)
             raise
-        self.execute("COMMIT")
+        self.conn.commit()
+        self.conn.autocommit(True)
 
 
 def raw_tables(duck: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
@@ -111,18 +114,28 @@ def copy_to_clickhouse(duck: duckdb.DuckDBPyConnection, session: Any, dataset: s
 
 
 def copy_to_snowflake(duck: duckdb.DuckDBPyConnection, conn: Any, dataset: str) -> None:
-    """Copy every raw table into Snowflake with upper-case names, as dlt's snowflake destination has them."""
+    """Copy every raw table into Snowflake with upper-case names, as dlt's snowflake destination has them.
+
+    Each table is created by a Snowflake `CREATE TABLE` with the DuckDB column types in Snowflake's
+    spelling (zoned timestamps as TIMESTAMP_TZ), then filled with `write_pandas`.
+    """
     from snowflake.connector.pandas_tools import write_pandas
 
     schema = dataset.upper()
     conn.cursor().execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in raw_tables(duck, dataset):
         projection = _plain_columns(duck, dataset, table)
+        cursor = duck.execute(f'SELECT {projection} FROM "{dataset}"."{table}" LIMIT 0')
+        columns = ", ".join(
+            f"{name.upper()} {exp.DataType.build(str(kind), dialect='duckdb').sql('snowflake')}"
+            for name, kind in zip(
+                [d[0] for d in cursor.description], [d[1] for d in cursor.description], strict=True
+            )
+        )
+        conn.cursor().execute(f"CREATE TABLE {schema}.{table.upper()} ({columns})")
         frame = duck.execute(f'SELECT {projection} FROM "{dataset}"."{table}"').df()
         frame.columns = [str(c).upper() for c in frame.columns]
-        write_pandas(
-            conn, frame, table.upper(), schema=schema, auto_create_table=True, quote_identifiers=True
-        )
+        write_pandas(conn, frame, table.upper(), schema=schema)
 
 
 def _normal(value: Any) -> Any:
