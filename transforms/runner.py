@@ -113,10 +113,7 @@ class _Build:
             # A DuckDB file named like the dataset makes `dataset.table` ambiguous; name the catalog.
             catalog = self.ex.execute("SELECT current_database()")[0][0]
             self.qualified = f"{quote(str(catalog))}.{quote(self.dataset)}"
-        rows = self.ex.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            f"WHERE {self.in_dataset()}"
-        )
+        rows = self.ex.execute(f"SELECT table_name, column_name, data_type FROM {self.catalogue('columns')}")
         existing: dict[str, dict[str, str]] = {}
         for table, column, data_type in rows:
             existing.setdefault(str(table).lower(), {})[str(column).lower()] = str(data_type)
@@ -128,21 +125,22 @@ class _Build:
 
     def object_types(self) -> dict[str, str]:
         """Existing objects of the dataset: name → `view` or `table`."""
-        rows = self.ex.execute(
-            f"SELECT table_name, table_type FROM information_schema.tables WHERE {self.in_dataset()}"
-        )
+        rows = self.ex.execute(f"SELECT table_name, table_type FROM {self.catalogue('tables')}")
         return {
             str(name).lower(): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows
         }
 
-    def in_dataset(self) -> str:
-        """`information_schema` condition for the dataset's objects (a ClickHouse dataset is a database)."""
+    def catalogue(self, view: str) -> str:
+        """`FROM` and `WHERE` of an `information_schema` view (`tables`, `columns`) for the dataset.
+
+        BigQuery keeps one `INFORMATION_SCHEMA` per dataset; a ClickHouse dataset is a database.
+        """
+        if self.dialect == "bigquery":
+            return f"`{self.dataset}`.INFORMATION_SCHEMA.{view.upper()}"
         condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
-        return (
-            condition
-            if self.dialect == "clickhouse"
-            else f"{condition} AND table_catalog = current_database()"
-        )
+        if self.dialect != "clickhouse":
+            condition += " AND table_catalog = current_database()"
+        return f"information_schema.{view} WHERE {condition}"
 
     def name(self, model_name: str, building: bool) -> str:
         """Qualified name of a model's published object, or of what the current build writes."""
