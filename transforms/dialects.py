@@ -132,6 +132,58 @@ def _fold_identifier(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+def _is_condition(node: exp.Expr) -> bool:
+    """A boolean-valued expression recognisable without types (comparison, AND/OR/NOT, TRUE/FALSE)."""
+    if isinstance(node, exp.Paren):
+        return _is_condition(node.this)
+    if isinstance(node, exp.Coalesce):
+        return all(_is_condition(e) for e in [node.this, *node.expressions])
+    return isinstance(node, exp.Predicate | exp.Connector | exp.Not | exp.Boolean)
+
+
+def _as_bit(node: exp.Expr) -> exp.Expr:
+    """T-SQL: a condition as a 1 / 0 / NULL value (T-SQL has no boolean values, only BIT columns)."""
+    if isinstance(node, exp.Paren):
+        return _as_bit(node.this)
+    if isinstance(node, exp.Boolean):
+        return exp.Literal.number(1 if node.this else 0)
+    if isinstance(node, exp.Coalesce):
+        return exp.Coalesce(this=_as_bit(node.this), expressions=[_as_bit(e) for e in node.expressions])
+    return exp.Case(
+        ifs=[
+            exp.If(this=node.copy(), true=exp.Literal.number(1)),
+            exp.If(this=exp.not_(node.copy()), true=exp.Literal.number(0)),
+        ]
+    )
+
+
+def _tsql_booleans(statement: exp.Expr) -> exp.Expr:
+    """T-SQL: conditions selected as columns become BIT values, COALESCE over conditions a comparison.
+
+    A column that holds a condition (`sent_mails > 0 AS was_contacted`) is written
+    `CAST(CASE WHEN c THEN 1 WHEN NOT c THEN 0 END AS BIT)` (NULL stays NULL); `COALESCE(c, FALSE)` used
+    as a condition is `COALESCE(<bit of c>, 0) = 1`. sqlglot already writes a BIT column used as a
+    condition as `col <> 0`.
+    """
+
+    def coalesce(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Coalesce) and _is_condition(node):
+            return exp.paren(exp.EQ(this=_as_bit(node), expression=exp.Literal.number(1)), copy=False)
+        return node
+
+    statement = statement.transform(coalesce, copy=False)
+    for select in statement.find_all(exp.Select):
+        projections = []
+        for projection in select.expressions:
+            value = projection.this if isinstance(projection, exp.Alias) else projection
+            if _is_condition(value):
+                bit = exp.cast(_as_bit(value), exp.DataType.build("BOOLEAN"))
+                projection = exp.alias_(bit, projection.alias) if isinstance(projection, exp.Alias) else bit
+            projections.append(projection)
+        select.set("expressions", projections)
+    return statement
+
+
 def _clickhouse_statement(statement: exp.Expr) -> None:
     """Engine for created tables, NULL-filling joins for model queries, plain output column names."""
     for select in statement.find_all(exp.Select):
@@ -211,6 +263,8 @@ def to_dialect(sql: str, dialect: str) -> str:
     statement = statement.transform(_rewrite_date_add, dialect, copy=False)
     if dialect in UPPER_CASE_DIALECTS:
         statement = statement.transform(_fold_identifier, dialect, copy=False)
+    if dialect == "tsql":
+        statement = _tsql_booleans(statement)
     if dialect in ("snowflake", "clickhouse"):
         _qualify_rename(statement)
     if dialect == "clickhouse":

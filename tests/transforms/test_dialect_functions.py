@@ -4,7 +4,7 @@ Per dialect, `dialect_functions/<dialect>.txt` lists the functions of the engine
 (ClickHouse's is the running engine's own `system.functions`). The SQL of a build — every model over
 typed inputs of every raw column kind — is transpiled to the dialect, and any function outside the list
 fails here, not in a warehouse. A few constructs that are not function calls but that a dialect lacks
-(an `EPOCH` date part, `AT TIME ZONE`, `DATE + INTEGER`) are checked the same way.
+(an `EPOCH` date part, `AT TIME ZONE`, `DATE + INTEGER`, boolean values in T-SQL) are checked too.
 """
 
 from __future__ import annotations
@@ -25,6 +25,16 @@ CHECKED_DIALECTS = ("bigquery", "tsql", "redshift", "athena", "snowflake", "clic
 NO_EPOCH_PART = ("bigquery", "tsql", "athena", "clickhouse", "databricks")
 NO_AT_TIME_ZONE = ("bigquery", "athena", "clickhouse")
 NO_DATE_PLUS_INTEGER = ("bigquery", "tsql", "athena", "databricks")
+# Dialects without boolean values: a condition may not be selected as a column or be COALESCE's argument.
+NO_BOOLEAN_VALUES = ("tsql",)
+
+
+def _condition(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Paren):
+        return _condition(node.this)
+    return isinstance(node, exp.Predicate | exp.Connector | exp.Not | exp.Boolean)
+
+
 # Parser forms of ClickHouse that are documented functions but not rows of `system.functions`.
 CLICKHOUSE_SYNTAX = {"DATE_ADD"}
 
@@ -46,6 +56,17 @@ def unsupported_constructs(sql: str | exp.Expr, dialect: str) -> list[str]:
             and node.this.to.this == exp.DataType.Type.DATE
         ):
             found.append(f"DATE + INTEGER in {node.sql(dialect)}")
+        if dialect in NO_BOOLEAN_VALUES and isinstance(node, exp.Select):
+            for projection in node.expressions:
+                value = projection.this if isinstance(projection, exp.Alias) else projection
+                if _condition(value):
+                    found.append(f"a condition selected as a column: {projection.sql(dialect)}")
+        if (
+            dialect in NO_BOOLEAN_VALUES
+            and isinstance(node, exp.Coalesce)
+            and any(_condition(e) for e in [node.this, *node.expressions])
+        ):
+            found.append(f"COALESCE over conditions: {node.sql(dialect)}")
     return found
 
 
@@ -59,10 +80,20 @@ def test_every_function_and_construct_is_the_dialects(dialect: str) -> None:
         assert not unsupported_constructs(tree, dialect)
 
 
-@pytest.mark.parametrize("dialect", ["bigquery", "tsql", "athena", "databricks", "clickhouse"])
-def test_the_checks_reject_generic_transpilation(dialect: str) -> None:
-    """sqlglot alone keeps an epoch extraction or date arithmetic these dialects lack: the checks see it."""
-    model = next(m for m in load_models() if m.name == "campaign_daily_activity")
+@pytest.mark.parametrize(
+    ("dialect", "model_name"),
+    [
+        ("bigquery", "campaign_daily_activity"),
+        ("athena", "campaign_daily_activity"),
+        ("databricks", "campaign_daily_activity"),
+        ("clickhouse", "campaign_daily_activity"),
+        ("tsql", "campaign_prospect_engagement"),
+    ],
+)
+def test_the_checks_reject_generic_transpilation(dialect: str, model_name: str) -> None:
+    """sqlglot alone keeps an epoch extraction, date arithmetic or boolean columns these dialects lack:
+    the checks see it."""
+    model = next(m for m in load_models() if m.name == model_name)
     inputs = source_inputs('"woodpecker"', {})
     body = render(model, lambda name: f'"woodpecker"."{name}"', inputs.sql)
     generic = sqlglot.transpile(body, read="duckdb", write=dialect)[0]
