@@ -133,12 +133,14 @@ class _Build:
     def catalogue(self, view: str) -> str:
         """`FROM` and `WHERE` of an `information_schema` view (`tables`, `columns`) for the dataset.
 
-        BigQuery keeps one `INFORMATION_SCHEMA` per dataset; a ClickHouse dataset is a database.
+        BigQuery keeps one `INFORMATION_SCHEMA` per dataset; a ClickHouse dataset is a database; T-SQL,
+        Athena and Databricks read the current database's (catalog's) own `information_schema`.
         """
         if self.dialect == "bigquery":
             return f"`{self.dataset}`.INFORMATION_SCHEMA.{view.upper()}"
         condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
-        if self.dialect != "clickhouse":
+        if self.dialect in ("duckdb", "postgres", "redshift", "snowflake"):
+            # a DuckDB session can see attached databases' objects too
             condition += " AND table_catalog = current_database()"
         return f"information_schema.{view} WHERE {condition}"
 

@@ -13,6 +13,7 @@ from transforms import settings
 from transforms.catalog import load_models, render
 from transforms.dialects import to_dialect
 from transforms.inputs import source_inputs
+from transforms.runner import _Build
 
 ALLOW_LISTS = Path(__file__).parent / "dialect_functions"
 _CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
@@ -37,8 +38,8 @@ def called_functions(sql: str | exp.Expr, dialect: str) -> set[str]:
 
 @cache
 def build_statements(dialect: str) -> tuple[str, ...]:
-    """Every statement a build sends for the models' SQL, in `dialect`: each model (over typed inputs
-    of absent columns), the typed input of every raw table for every raw column kind, a mart's count."""
+    """The statements a build sends, in `dialect`: each model (over typed inputs of absent columns), the
+    typed input of every raw table for every raw column kind, a mart's count, the catalogue queries."""
     statements = []
     inputs = source_inputs('"woodpecker"', {})
     for model in load_models():
@@ -49,6 +50,10 @@ def build_statements(dialect: str) -> tuple[str, ...]:
         for table, sql in source_inputs('"woodpecker"', existing).sql.items():
             statements.append(to_dialect(f"SELECT * FROM {sql} AS {table}", dialect))
     statements.append(to_dialect('SELECT COUNT(*) FROM "woodpecker"."campaign_performance"', dialect))
+    # the catalogue queries a build sends as they are (written per dialect, not transpiled)
+    build = _Build(executor=None, dataset_name="woodpecker", dialect=dialect, models=[])  # type: ignore[arg-type]
+    statements.append(f"SELECT table_name, column_name, data_type FROM {build.catalogue('columns')}")
+    statements.append(f"SELECT table_name, table_type FROM {build.catalogue('tables')}")
     return tuple(statements)
 
 
