@@ -10,8 +10,10 @@ files stay one copy in the DuckDB dialect:
 - a day count added to a date (`DATE '1970-01-01' + n`): the dialect's `DATE_ADD` / `DATEADD`;
 - a timestamp without zone read as UTC (`CAST(x AS TIMESTAMP) AT TIME ZONE 'UTC'`): `_NAIVE_AS_UTC`;
 - ClickHouse: zoned timestamps as `DateTime64(6, 'UTC')`, tables created with an engine, joins that
-  fill unmatched columns with NULL (`join_use_nulls`), renames that stay in the table's database;
-- Snowflake: identifiers in upper case, as dlt creates them there (quoted names are case-sensitive).
+  fill unmatched columns with NULL (`join_use_nulls`), column names that win over same-named aliases
+  (`prefer_column_name_to_alias`), qualified columns named plainly, renames that stay in the database;
+- Snowflake: identifiers in upper case, as dlt creates them there (quoted names are case-sensitive);
+- T-SQL, which has no boolean values: conditions selected as columns become BIT values.
 
 The statement for the source dialect itself is returned unchanged (the DuckDB build pays nothing).
 """

@@ -6,6 +6,7 @@ import pytest
 
 from transforms import settings
 from transforms.dialects import to_dialect
+from transforms.inputs import column_expression
 
 HINTED = "WITH c AS NOT MATERIALIZED (SELECT 1 AS a) SELECT a FROM c JOIN c AS d USING (a)"
 
@@ -61,3 +62,10 @@ def test_tsql_conditions_become_bit_values() -> None:
     )
     assert "CAST(CASE WHEN x > 0 THEN 1 WHEN NOT x > 0 THEN 0 END AS BIT) AS f" in out
     assert "WHERE (COALESCE(CASE WHEN s = 'R' THEN 1 WHEN NOT s = 'R' THEN 0 END, 0) = 1)" in out
+
+
+def test_clickhouse_timestamps_with_a_zone_are_read_as_zoned() -> None:
+    zoned = column_expression("x", settings.TIMESTAMPTZ, "Nullable(DateTime64(6, 'UTC'))")
+    assert zoned == 'CAST("x" AS TIMESTAMPTZ) AS "x"'
+    naive = column_expression("x", settings.TIMESTAMPTZ, "Nullable(DateTime64(6))")
+    assert "AT TIME ZONE 'UTC'" in naive
