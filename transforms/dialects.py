@@ -187,18 +187,19 @@ def _tsql_booleans(statement: exp.Expr) -> exp.Expr:
 
 
 def _clickhouse_statement(statement: exp.Expr) -> None:
-    """Engine for created tables, NULL-filling joins for model queries, plain output column names."""
+    """Engine for created tables, NULL-filling joins for model queries, plain output column names,
+    conditions selected as Bool (a ClickHouse comparison is a UInt8 0 / 1)."""
     for select in statement.find_all(exp.Select):
-        # ClickHouse names the output of `t.c` "t.c", not "c": name qualified columns explicitly
-        select.set(
-            "expressions",
-            [
-                exp.alias_(e, e.name, quoted=e.this.quoted)
-                if isinstance(e, exp.Column) and e.table and not isinstance(e.this, exp.Star)
-                else e
-                for e in select.expressions
-            ],
-        )
+        projections = []
+        for e in select.expressions:
+            if isinstance(e, exp.Column) and e.table and not isinstance(e.this, exp.Star):
+                # ClickHouse names the output of `t.c` "t.c", not "c": name qualified columns explicitly
+                e = exp.alias_(e, e.name, quoted=e.this.quoted)
+            value = e.this if isinstance(e, exp.Alias) else e
+            if isinstance(e, exp.Alias) and _is_condition(value):
+                e = exp.alias_(exp.cast(value, exp.DataType.build("BOOLEAN")), e.alias)
+            projections.append(e)
+        select.set("expressions", projections)
     if isinstance(statement, exp.Create) and isinstance(statement.expression, exp.Query):
         query = statement.expression
         if isinstance(query, exp.Select) and not query.args.get("settings"):

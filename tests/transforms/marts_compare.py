@@ -22,6 +22,8 @@ KEYS = {
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False  # a flag must be a boolean on both sides, not 1 / 0
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return bool(a == b)
