@@ -81,6 +81,11 @@ def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, du
         report = build_models(conn, DATASET)
         assert report.rows_per_mart["campaign_prospect_engagement"] > 100
         assert report.rows_per_mart["campaign_daily_activity"] > 0
+        events = (
+            "SELECT SUM(event_sends), SUM(event_opens), SUM(event_clicks) "
+            f'FROM "{DATASET}".campaign_daily_activity'
+        )
+        assert all(count > 0 for count in conn.execute(events).fetchone())  # the event columns are exercised
         yield raw_copy, conn
     finally:
         conn.close()
