@@ -28,7 +28,13 @@ def _is_text(data_type: str) -> bool:
 
 def _is_zoned_timestamp(data_type: str) -> bool:
     upper = data_type.upper()
-    return upper in ("TIMESTAMPTZ", "TIMESTAMP_TZ", "TIMESTAMP_LTZ") or "WITH TIME ZONE" in upper
+    # ClickHouse names the zone in the type: `DateTime64(6, 'UTC')`
+    zoned_clickhouse = upper.startswith(("DATETIME", "NULLABLE(DATETIME")) and "'" in upper
+    return (
+        upper in ("TIMESTAMPTZ", "TIMESTAMP_TZ", "TIMESTAMP_LTZ")
+        or "WITH TIME ZONE" in upper
+        or zoned_clickhouse
+    )
 
 
 def column_expression(column: str, target: str, actual: str | None) -> str:

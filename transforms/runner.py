@@ -22,7 +22,7 @@ from typing import Any
 from . import settings
 from .catalog import Model, load_models, render
 from .connection import Executor, open_executor
-from .dialects import to_dialect
+from .dialects import fold_identifier, to_dialect
 from .inputs import SourceInputs, quote, source_inputs
 from .reads import ref_columns
 
@@ -113,10 +113,7 @@ class _Build:
             # A DuckDB file named like the dataset makes `dataset.table` ambiguous; name the catalog.
             catalog = self.ex.execute("SELECT current_database()")[0][0]
             self.qualified = f"{quote(str(catalog))}.{quote(self.dataset)}"
-        rows = self.ex.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
-        )
+        rows = self.ex.execute(f"SELECT table_name, column_name, data_type FROM {self.catalogue('columns')}")
         existing: dict[str, dict[str, str]] = {}
         for table, column, data_type in rows:
             existing.setdefault(str(table).lower(), {})[str(column).lower()] = str(data_type)
@@ -128,11 +125,24 @@ class _Build:
 
     def object_types(self) -> dict[str, str]:
         """Existing objects of the dataset: name → `view` or `table`."""
-        rows = self.ex.execute(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            f"WHERE table_schema = {_literal(self.dataset)} AND table_catalog = current_database()"
-        )
-        return {str(name): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows}
+        rows = self.ex.execute(f"SELECT table_name, table_type FROM {self.catalogue('tables')}")
+        return {
+            str(name).lower(): ("view" if "VIEW" in str(kind).upper() else "table") for name, kind in rows
+        }
+
+    def catalogue(self, view: str) -> str:
+        """`FROM` and `WHERE` of an `information_schema` view (`tables`, `columns`) for the dataset.
+
+        BigQuery keeps one `INFORMATION_SCHEMA` per dataset; a ClickHouse dataset is a database; T-SQL,
+        Athena and Databricks read the current database's (catalog's) own `information_schema`.
+        """
+        if self.dialect == "bigquery":
+            return f"`{self.dataset}`.INFORMATION_SCHEMA.{view.upper()}"
+        condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
+        if self.dialect in ("duckdb", "postgres", "redshift", "snowflake"):
+            # a DuckDB session can see attached databases' objects too
+            condition += " AND table_catalog = current_database()"
+        return f"information_schema.{view} WHERE {condition}"
 
     def name(self, model_name: str, building: bool) -> str:
         """Qualified name of a model's published object, or of what the current build writes."""

@@ -37,8 +37,9 @@ BUILD_SUFFIX: Final = "__build"
 
 # The SQL is written once in this dialect and transpiled for the others.
 SOURCE_DIALECT: Final = "duckdb"
-# Dialects the build runs on (tested) and dialects every model must at least transpile to.
-RUNTIME_DIALECTS: Final = ("duckdb", "postgres")
+# Dialects the build runs on in the tests (Snowflake on an emulator, ClickHouse embedded) and dialects
+# every model must at least transpile to.
+RUNTIME_DIALECTS: Final = ("duckdb", "postgres", "snowflake", "clickhouse")
 TRANSPILE_DIALECTS: Final = (
     "duckdb",
     "postgres",

@@ -7,7 +7,7 @@ from typing import Any
 
 from transforms import settings
 
-from .raw import read_table
+from .raw import Row, read_table
 
 # When each load captured the vendor statistics: two loads run at different moments.
 LOAD_TIME_COLUMNS = {"reported_at"}
@@ -22,23 +22,33 @@ KEYS = {
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False  # a flag must be a boolean on both sides, not 1 / 0
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return bool(a == b)
 
 
+def assert_same_rows(mart: str, rows_l: list[Row], rows_r: list[Row]) -> None:
+    """Two readings of one mart hold the same rows, in the same key order (floats to 1e-9, load-time
+    columns skipped)."""
+    assert len(rows_l) == len(rows_r) > 0, mart
+    assert list(rows_l[0]) == list(rows_r[0]), f"{mart}: columns differ"
+    for row_l, row_r in zip(rows_l, rows_r, strict=True):
+        differing = [
+            c
+            for c in row_l
+            if c not in LOAD_TIME_COLUMNS
+            and not ((row_l[c] is None and row_r[c] is None) or _same(row_l[c], row_r[c]))
+        ]
+        assert not differing, (
+            f"{mart} {[row_l[k] for k in KEYS[mart]]}: {[(c, row_l[c], row_r[c]) for c in differing]}"
+        )
+
+
 def assert_same_marts(left: Any, right: Any, dataset: str) -> None:
     """Every mart holds the same rows in both connections (floats to 1e-9, load-time columns skipped)."""
     for mart in settings.MARTS:
-        rows_l = read_table(left, dataset, mart, KEYS[mart])
-        rows_r = read_table(right, dataset, mart, KEYS[mart])
-        assert len(rows_l) == len(rows_r) > 0, mart
-        assert list(rows_l[0]) == list(rows_r[0]), f"{mart}: columns differ"
-        for row_l, row_r in zip(rows_l, rows_r, strict=True):
-            differing = [
-                c
-                for c in row_l
-                if c not in LOAD_TIME_COLUMNS
-                and not ((row_l[c] is None and row_r[c] is None) or _same(row_l[c], row_r[c]))
-            ]
-            assert not differing, f"{mart} {[row_l[k] for k in KEYS[mart]]}: {differing}"
+        assert_same_rows(
+            mart, read_table(left, dataset, mart, KEYS[mart]), read_table(right, dataset, mart, KEYS[mart])
+        )
