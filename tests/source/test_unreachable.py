@@ -1,4 +1,4 @@
-"""A base URL that leads nowhere fails at once with the host and the reason; a host that answered is retried."""
+"""A base URL that leads nowhere fails at once, naming host and reason; a host that answered is retried."""
 
 from __future__ import annotations
 
