@@ -4,17 +4,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: venv demo test lint unit bench soak clean
+.PHONY: install venv demo test lint unit bench soak clean
 
+# What running woodpecker-etl (and the demo) needs: the package and its runtime dependencies.
 $(BIN)/woodpecker-etl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+# Everything `make test` needs besides: pytest, linters, the notebook and Dagster extras.
+$(VENV)/.dev-extras: $(BIN)/woodpecker-etl
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-venv: $(BIN)/woodpecker-etl
+install: $(BIN)/woodpecker-etl
 
-demo: venv
+venv: $(VENV)/.dev-extras
+
+demo: install
 	$(BIN)/woodpecker-etl demo
 
 lint: venv

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from . import settings
 from .cli_args import build_parser as _build_parser
@@ -135,9 +136,21 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def redeliver(unraisable: Any) -> None:
+        # A signal that lands in a finaliser (`__del__`) cannot stop the command there: Python prints
+        # the exception and goes on. Deliver the signal again; it is raised at the next ordinary step.
+        if isinstance(unraisable.exc_value, Interrupted):
+            signal.raise_signal(unraisable.exc_value.signum)
+        else:
+            previous_hook(unraisable)
+
+    sys.unraisablehook = redeliver
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         dlt_signals = sys.modules.get("dlt.common.runtime.signals")

@@ -32,6 +32,8 @@ class HelpFormatter(argparse.HelpFormatter):
             and not isinstance(action, argparse._HelpAction | argparse._VersionAction)
         ):
             text += " (default: %(default)s)"
+        elif text and action.required and action.option_strings:
+            text += " (required)"
         return text
 
 
@@ -206,7 +208,7 @@ def _add_load_parser(commands: Any) -> None:
         "--summary-json",
         default=None,
         metavar="PATH",
-        help="also write the run summary as JSON to PATH (its directory must exist)",
+        help="also write the run summary as JSON to PATH, whose directory must exist (default: not written)",
     )
     _add_destination_args(load)
 
@@ -216,13 +218,15 @@ def _add_push_parser(commands: Any) -> None:
         commands, "push", help="send prospects from a table, query or file to Woodpecker (see docs/push.md)"
     )
     source = push.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", default=None, help="table of the destination dataset to push")
-    source.add_argument("--query", default=None, metavar="SQL", help="SQL run on the destination")
+    one = "(one of --table, --query, --file is required)"
+    source.add_argument("--table", default=None, help=f"table of the destination dataset to push {one}")
+    source.add_argument("--query", default=None, metavar="SQL", help=f"SQL run on the destination {one}")
     source.add_argument(
         "--file",
         default=None,
         metavar="PATH",
-        help="CSV (delimiter detected; headers matched ignoring case and spaces) or Parquet file to push",
+        help="CSV (delimiter detected; headers matched ignoring case and spaces) or Parquet file to push "
+        f"{one}",
     )
     push.add_argument(
         "--campaign-id", type=int, default=None, help="add to this campaign (default: the database only)"
@@ -289,7 +293,7 @@ def _add_webhooks_parser(commands: Any) -> None:
         parser = _command(actions, name, help=text)
         parser.add_argument("--url", required=True, help="target URL, e.g. https://hooks.example.com/hooks/T")
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--events", default=None, help="comma-separated event names")
+        which.add_argument("--events", default=None, help="comma-separated event names (required, or --all)")
         which.add_argument("--all", action="store_true", help="every known event")
         api_args(parser)
 
