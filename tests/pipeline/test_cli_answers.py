@@ -418,3 +418,21 @@ def test_normal_output_has_no_load_id_or_raw_dlt_warnings(
     shown = subprocess.run(hint, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert "campaign_id" in shown.stdout
+
+
+def test_simulator_options_are_documented_and_checked(tmp_path: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "simulator", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0
+    for option in ("--port", "--seed", "--prospects", "--campaigns", "--latency-ms", "--fault-rate"):
+        assert option in shown.stdout
+    assert "(default: 8765)" in shown.stdout and "(default: 10000)" in shown.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "simulator", "--prospects", "-5"], capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode == ExitCode.CONFIGURATION
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "python -m simulator: error: prospects and campaigns must not be negative"
+    )
+    assert "Traceback" not in wrong.stderr
