@@ -164,17 +164,20 @@ def column_key(name: str) -> str:
 def map_columns(names: Sequence[str], campaign: bool) -> tuple[dict[str, str], list[str]]:
     """Input column → API field ("" for unknown columns), and the unknown column names.
 
-    Names match ignoring case and blanks (`First Name`, `first-name` and `FIRST_NAME` are `first_name`);
-    dlt's `_dlt_*` columns are skipped; a second column for the same field (`snipet4` beside `snippet4`)
-    counts as unknown.
+    Names match ignoring case, blanks and underscores (`First Name`, `first-name`, `FirstName` and
+    `FIRST_NAME` are `first_name`; `Snippet 1` is `snippet1`); dlt's `_dlt_*` columns are skipped; a
+    second column for the same field (`snipet4` beside `snippet4`) counts as unknown.
     """
     allowed = set(allowed_columns(campaign))
+    compact = {name.replace("_", ""): name for name in (*allowed, *COLUMN_ALIASES)}
     mapping: dict[str, str] = {}
     unknown: list[str] = []
     for name in names:
         key = column_key(name)
         if key.startswith(IGNORED_PREFIX):
             continue
+        if key not in allowed and key not in COLUMN_ALIASES:
+            key = compact.get(key.replace("_", ""), key)
         key = COLUMN_ALIASES.get(key, key)
         if key in allowed and key not in mapping.values():
             mapping[name] = key

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -436,3 +437,25 @@ def test_simulator_options_are_documented_and_checked(tmp_path: Path) -> None:
         "python -m simulator: error: prospects and campaigns must not be negative"
     )
     assert "Traceback" not in wrong.stderr
+
+
+def test_the_readme_queries_run_with_the_projects_python(
+    make_simulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    queries = re.findall(r"^\s*\$? ?(\.venv/bin/python -c \"import duckdb;.*\")$", readme, re.MULTILINE)
+    assert len(queries) >= 3
+    assert "\nduckdb " not in readme and "$ duckdb " not in readme  # no query needs the duckdb CLI
+    sim = make_simulator(prospects=100, campaigns=3)
+    monkeypatch.chdir(tmp_path)
+    args = ["load", "--base-url", sim.base_url, "--api-key", sim.api_key, "--pipelines-dir", "pipelines"]
+    assert main(args) == ExitCode.OK  # into ./woodpecker_etl.duckdb, the default the README queries
+    (tmp_path / "leads.csv").write_text("email\nada@example.org\n")
+    push = ["push", "--file", "leads.csv", "--base-url", sim.base_url, "--api-key", sim.api_key]
+    assert main([*push, "--pipelines-dir", "pipelines"]) == ExitCode.OK  # push_results, queried too
+    capsys.readouterr()
+    for query in queries:
+        command = query.replace(".venv/bin/python", shlex.quote(sys.executable), 1)
+        done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{query}\n{done.stderr}"
+        assert "│" in done.stdout  # a table was shown
