@@ -58,14 +58,25 @@ def _configure_logging(verbosity: int) -> None:
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
-def _writable_dir(option: str, path: Path) -> None:
-    """Refuse a file path whose directory is missing or not writable, before any work is done."""
+def _writable_dir(option: str, path: Path, created: Path | None = None) -> None:
+    """Refuse a file path whose directory is missing or not writable, before any work is done.
+
+    Args:
+        option: The option that named the path, for the message.
+        path: The file the command will write.
+        created: A directory the command creates itself (`--pipelines-dir`): a file in it or in one of
+            its parents that do not exist yet is accepted.
+    """
     if path.is_dir():
         raise CliError(
             f"{option} {path} is a directory; give a file path, e.g. {path / 'woodpecker_etl.duckdb'}.",
             ExitCode.CONFIGURATION,
         )
     parent = path.parent
+    if created is not None and not parent.exists():
+        made, wanted = created.absolute(), parent.absolute()
+        if made == wanted or wanted in made.parents:
+            return
     if not parent.is_dir():
         raise CliError(
             f"{option} {path}: the directory {parent} does not exist; create it (mkdir -p {parent}) or "
@@ -87,13 +98,15 @@ def check_paths(args: argparse.Namespace) -> None:
     Raises:
         CliError: `ExitCode.CONFIGURATION`, naming the path and the fix.
     """
+    pipelines_dir = getattr(args, "pipelines_dir", None)
+    created = Path(pipelines_dir) if pipelines_dir else None
     summary_json = getattr(args, "summary_json", None)
     if summary_json:
-        _writable_dir("--summary-json", Path(summary_json))
+        _writable_dir("--summary-json", Path(summary_json), created)
     destination = getattr(args, "destination", settings.DESTINATION)
     path = getattr(args, "duckdb_path", None)
     if args.command in WRITING_COMMANDS and path and destination in settings.DUCKDB_FILE_DESTINATIONS:
-        _writable_dir("--duckdb-path", Path(path))
+        _writable_dir("--duckdb-path", Path(path), created)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from .. import settings
 from ..errors import MISSING_KEY
 from ..exit_codes import CliError, ExitCode
 from ..lock import pipeline_lock
+from ..report import sql_dataset
 from ..runner import LoadOptions, make_pipeline
 from .inputs import InputRows, read_destination, read_file
 from .options import PUSH_PIPELINE_NAME, PushOptions, api_send_after, check
@@ -258,5 +259,5 @@ def _send(
         f"Done: {len(batches) - skipped:,} batch(es) sent, {stats.total_requests:,} requests "
         f"({stats.retries:,} retries). Outcomes: {count_line(totals.items())}."
     )
-    print(f"Details: SELECT * FROM {options.dataset}.push_results WHERE push_id = '{pid}'")
+    print(f"Details: SELECT * FROM {sql_dataset(options.dataset)}.push_results WHERE push_id = '{pid}'")
     return int(ExitCode.OK)

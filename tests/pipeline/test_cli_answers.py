@@ -390,8 +390,9 @@ def test_every_option_says_its_default(command: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("position", ["before", "after"])
 def test_verbose_and_traceback_work_after_the_sub_command(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], position: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, position: str
 ) -> None:
+    monkeypatch.delenv("RUNTIME__LOG_LEVEL", raising=False)  # restored after the test
     load = _load_args(tmp_path, "ftp://nowhere")
     flags = ["-v", "--traceback"]
     argv = [*flags, *load] if position == "before" else [*load, *flags]
