@@ -127,13 +127,30 @@ def _dispatch(args: argparse.Namespace) -> int:
     return commands.demo(args)
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    """SIGINT / SIGTERM outside dlt's own handling: tell dlt's worker threads, stop the main thread."""
-    dlt_signals = sys.modules.get("dlt.common.runtime.signals")
-    if dlt_signals is not None:  # threads running dlt steps stop at their next safe point
-        dlt_signals.set_received_signal(signum)
-        dlt_signals.wake_all()
-    raise Interrupted(signum)
+class _SignalStop:
+    """The SIGINT / SIGTERM handler of a command: the first signal stops it, a second one ends it at once."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.redelivered = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        """Raise `Interrupted` in the main thread; tell dlt's worker threads to stop at their next check."""
+        if self.stopping and not self.redelivered:
+            # A second signal while the first one unwinds: leave now, as after `kill -9` (nothing
+            # committed is lost). Schedulers and impatient users expect the second Ctrl-C to work.
+            os._exit(128 + signum)
+        self.stopping, self.redelivered = True, False
+        dlt_signals = sys.modules.get("dlt.common.runtime.signals")
+        if dlt_signals is not None:  # threads running dlt steps stop at their next safe point
+            dlt_signals.set_received_signal(signum)
+            dlt_signals.wake_all()
+        raise Interrupted(signum)
+
+    def redeliver(self, signum: int) -> None:
+        """Raise the signal again (its first `Interrupted` was lost in a finaliser)."""
+        self.redelivered = True
+        signal.raise_signal(signum)
 
 
 @contextmanager
@@ -143,29 +160,31 @@ def stop_on_signals() -> Iterator[None]:
     The exception unwinds the command like Ctrl-C does in any Python program: open transactions roll
     back, files and locks are closed, threads running dlt steps stop at their next check. What was
     committed stays committed, the same guarantee as after `kill -9` (docs/reliability.md): a load
-    resumes from its load packages and state, a push from `push_results`.
+    resumes from its load packages and state, a push from `push_results`. A second signal while the
+    first one unwinds ends the process at once.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handler = _SignalStop()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous_hook = sys.unraisablehook
 
-    def redeliver(unraisable: Any) -> None:
+    def unraisable(info: Any) -> None:
         # A signal that lands in a finaliser (`__del__`) cannot stop the command there: Python prints
         # the exception and goes on. Deliver the signal again; it is raised at the next ordinary step.
-        if isinstance(unraisable.exc_value, Interrupted):
-            signal.raise_signal(unraisable.exc_value.signum)
+        if isinstance(info.exc_value, Interrupted):
+            handler.redeliver(info.exc_value.signum)
         else:
-            previous_hook(unraisable)
+            previous_hook(info)
 
-    sys.unraisablehook = redeliver
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         sys.unraisablehook = previous_hook
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
         dlt_signals = sys.modules.get("dlt.common.runtime.signals")
         if dlt_signals is not None:
             dlt_signals.set_received_signal(0)
