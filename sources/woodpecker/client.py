@@ -179,6 +179,11 @@ def _html_page(response: Response) -> bool:
     return "html" in kind or (response.content or b"").lstrip()[:1] == b"<"
 
 
+def _not_the_api(response: Response) -> bool:
+    """A first answer that says the base URL is not the API's: a web page below 500, or 404 for its paths."""
+    return response.status_code == 404 or (response.status_code < 500 and _html_page(response))
+
+
 def _parse_total(headers: Mapping[str, str]) -> int | None:
     value = headers.get("X-Total-Count")
     if value is None:
@@ -270,7 +275,7 @@ class WoodpeckerClient:
         Retried: throttling (v1 409/400/200 and v2 429 answers carrying `E_TOO_MANY_REQUESTS`, any 429),
         5xx (JSON or HTML bodies), timeouts, dropped connections and 2xx bodies that are not valid JSON.
         Final: everything else, in particular 401/403 and other 4xx; and, until the host has given one
-        API answer, what says the base URL leads nowhere (`unreachable_reason`, an HTML page below 500).
+        API answer, what says the base URL leads nowhere (`unreachable_reason`, `_not_the_api`).
         """
         if exc is not None:
             if not self._reached_api and unreachable_reason(exc, self._connect_timeout) is not None:
@@ -282,7 +287,7 @@ class WoodpeckerClient:
         if status in settings.AUTH_CODES:
             return None
         content = response.content or b""
-        if status < 500 and _html_page(response):
+        if _not_the_api(response):
             if not self._reached_api:
                 return None
         else:
@@ -399,8 +404,15 @@ class WoodpeckerClient:
             body = self._parsed[1] if self._parsed and self._parsed[0] == id(response) else None
             self._parsed = None
             status = response.status_code
-            if not self._reached_api and status < 500 and _html_page(response):
-                reason = f"it answered HTTP {status} with a web page, not the Woodpecker API's JSON"
+            if not self._reached_api and _not_the_api(response):
+                if _html_page(response):
+                    reason = f"it answered HTTP {status} with a web page, not the Woodpecker API's JSON"
+                else:
+                    code, message = error_details(_json_or_none(response), response.text)
+                    said = (
+                        f" ({' '.join(part for part in (code, message) if part)})" if code or message else ""
+                    )
+                    reason = f"it answered HTTP 404{said}: the API's paths are not there"
                 raise UnreachableError(self.base_url, reason, method, path, status)
         if final_reason is not None:
             code, message = error_details(

@@ -105,6 +105,26 @@ def test_a_web_page_is_not_the_api_and_is_asked_once(status: int) -> None:
     assert f"HTTP {status} with a web page" in error.reason
 
 
+def test_a_json_404_on_first_contact_means_the_api_paths_are_not_there() -> None:
+    body = {"detail": "Not Found"}  # e.g. another JSON service, or a proxy prefix that is wrong
+    with scripted(Reply(404, body)) as server:
+        error = _fails_fast(server.base_url + "/woodpecker")
+    assert len(server.seen) == 1
+    assert "HTTP 404" in error.reason and "Not Found" in error.reason
+    assert "the API's paths are not there" in error.reason
+
+
+def test_a_404_after_api_answers_is_the_apis_own_error() -> None:
+    body = {"title": "Not Found", "detail": "CAMPAIGN_NOT_EXIST"}
+    with scripted(OK, Reply(404, body)) as server:
+        client = _client(server.base_url)
+        client.prospects_page({}, "prospects")
+        with pytest.raises(ApiError) as err:
+            client.campaign_details(1, "campaigns")
+    assert not isinstance(err.value, UnreachableError)
+    assert err.value.status == 404 and len(server.seen) == 2
+
+
 def test_a_web_page_after_api_answers_is_retried_like_any_broken_answer() -> None:
     with scripted(OK, Reply(200, HTML, {"Content-Type": "text/html"}), OK) as server:
         client = _client(server.base_url, backoff_factor=0.0)
