@@ -6,15 +6,23 @@ BIN    := $(VENV)/bin
 DBT_VENV ?= .venv-dbt
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: venv dbt-venv demo test lint unit bench soak clean
+.PHONY: install venv dbt-venv demo test lint unit bench soak clean
 
+# What running woodpecker-etl (and the demo) needs: the package and its runtime dependencies.
 $(BIN)/woodpecker-etl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+# Everything `make test` needs besides: pytest, linters, the notebook and Dagster extras.
+$(VENV)/.dev-extras: $(BIN)/woodpecker-etl
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-venv: $(BIN)/woodpecker-etl
+install: $(BIN)/woodpecker-etl
+
+venv: $(VENV)/.dev-extras
 
 # The `dbt` extra of pyproject.toml, installed alone (tests/transforms/test_dbt_package.py runs it).
 $(DBT_VENV)/bin/dbt: pyproject.toml
@@ -26,7 +34,7 @@ $(DBT_VENV)/bin/dbt: pyproject.toml
 
 dbt-venv: $(DBT_VENV)/bin/dbt
 
-demo: venv
+demo: install
 	$(BIN)/woodpecker-etl demo
 
 lint: venv

@@ -5,150 +5,108 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from . import settings
-from .exit_codes import CliError, ExitCode
+from .cli_args import build_parser as _build_parser
+from .exit_codes import CliError, ExitCode, Interrupted, interrupted_code
+
+# What a stopped command leaves behind, for the one line printed when it is interrupted.
+INTERRUPTED_NEXT = {
+    "load": "interrupted; the next `load` resumes",
+    "demo": "interrupted; the next `demo` starts over",
+    "push": "interrupted; the next `push` of the same input resumes (batches already sent are skipped)",
+    "transform": "interrupted; the engagement tables are as before, the next `transform` rebuilds them",
+}
+# Commands that write the DuckDB file of a duckdb (or filesystem) destination.
+WRITING_COMMANDS = ("load", "transform", "push", "demo")
 
 
-def _add_destination_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--destination",
-        default=settings.DESTINATION,
-        help="any dlt destination name; credentials come from .dlt/secrets.toml or env (default: duckdb)",
-    )
-    parser.add_argument(
-        "--duckdb-path",
-        default=settings.DUCKDB_PATH,
-        help="DuckDB file of the duckdb destination, and where a filesystem (Parquet) destination's "
-        "engagement tables are built (default: ./woodpecker_etl.duckdb)",
-    )
-    parser.add_argument("--dataset", default=settings.DATASET_NAME, help="dataset / schema name")
-    parser.add_argument("--pipeline-name", default=settings.PIPELINE_NAME, help=argparse.SUPPRESS)
-    parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state locally")
+def version() -> str:
+    """The installed version of woodpecker-etl ("" when it is not installed as a package)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
 
-
-def _add_accounts_args(parser: argparse.ArgumentParser, verb: str, workers: bool) -> None:
-    """`--accounts` and `--account-layout` (and `--workers`) of the commands that run several accounts."""
-    parser.add_argument(
-        "--accounts",
-        default=None,
-        metavar="all|NAME,…",
-        help=f"{verb} these accounts of the [accounts.<name>] configuration (docs/accounts.md)",
-    )
-    if workers:
-        parser.add_argument(
-            "--workers",
-            type=int,
-            default=None,
-            help="accounts run at the same time (default: min(4, accounts))",
-        )
-    parser.add_argument(
-        "--account-layout",
-        choices=("dataset", "column"),
-        default=settings.ACCOUNT_LAYOUT,
-        help="dataset: one dataset per account; column: shared tables with account_id (default: dataset)",
-    )
-
-
-def _add_push_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    push = commands.add_parser(
-        "push", help="send prospects from a table, query or file to Woodpecker (see docs/push.md)"
-    )
-    source = push.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", default=None, help="table of the destination dataset to push")
-    source.add_argument("--query", default=None, metavar="SQL", help="SQL run on the destination")
-    source.add_argument("--file", default=None, metavar="PATH", help="CSV or Parquet file to push")
-    push.add_argument(
-        "--campaign-id", type=int, default=None, help="add to this campaign (default: database only)"
-    )
-    push.add_argument(
-        "--send-after", default=None, metavar="ISO8601", help="earliest contact time (campaign only)"
-    )
-    push.add_argument("--update", action="store_true", help="update existing prospects, not duplicates")
-    push.add_argument(
-        "--force",
-        action="store_true",
-        help="enrol prospects whose status is not ACTIVE (may re-contact people who replied or opted out)",
-    )
-    push.add_argument("--dry-run", action="store_true", help="validate and show what would be sent")
-    push.add_argument(
-        "--batch-size", type=int, default=20_000, help="prospects per request (1-20000, default 20000)"
-    )
-    push.add_argument("--file-name", default=None, help="import name shown in Woodpecker")
-    push.add_argument("--base-url", default=None, help="API scheme and host")
-    push.add_argument("--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY)")
-    _add_destination_args(push)
+    try:
+        return package_version("woodpecker-etl")
+    except PackageNotFoundError:
+        return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `woodpecker-etl`."""
-    parser = argparse.ArgumentParser(
-        prog="woodpecker-etl",
-        description="Load a Woodpecker.co account into DuckDB or any dlt destination.",
-    )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
-    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    load = commands.add_parser("load", help="load the account (incremental by default)")
-    load.add_argument("--full-refresh", action="store_true", help="drop loaded tables and state, reload")
-    load.add_argument(
-        "--reconcile", action="store_true", help="full scan now to detect records deleted in Woodpecker"
-    )
-    load.add_argument("--resources", default=None, help="comma-separated resources to load (default: all)")
-    load.add_argument(
-        "--base-url", default=None, help="API scheme and host (default: https://api.woodpecker.co)"
-    )
-    load.add_argument(
-        "--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY or .dlt/secrets.toml)"
-    )
-    load.add_argument("--no-transform", action="store_true", help="do not rebuild the engagement tables")
-    load.add_argument(
-        "--webhook-spool",
-        default=None,
-        metavar="DIR",
-        help="also load the events the webhook receiver spooled in DIR (or sources.woodpecker.webhook_spool)",
-    )
-    _add_accounts_args(load, "load", workers=True)
-    load.add_argument(
-        "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
-    )
-    _add_destination_args(load)
-
-    transform = commands.add_parser("transform", help="rebuild the engagement tables only")
-    _add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
-    _add_destination_args(transform)
-    transform.add_argument(
-        "--test",
-        action="store_true",
-        help="after the build, run the models' schema.yml tests; exit 9 naming each failing test",
-    )
-
-    status = commands.add_parser("status", help="last run, cursors and row counts")
-    _add_accounts_args(status, "show", workers=False)
-    _add_destination_args(status)
-
-    _add_push_parser(commands)
-
-    demo = commands.add_parser("demo", help="load the bundled simulator into ./woodpecker_demo.duckdb")
-    demo.add_argument("--prospects", type=int, default=settings.DEMO_PROSPECTS)
-    demo.add_argument("--campaigns", type=int, default=settings.DEMO_CAMPAIGNS)
-    demo.add_argument("--seed", type=int, default=settings.DEMO_SEED)
-    demo.add_argument("--duckdb-path", default=settings.DEMO_DUCKDB_PATH)
-
-    from .webhooks import add_parser
-
-    add_parser(commands)
-    return parser
+    """The argument parser of `woodpecker-etl` (`pipelines/cli_args.py`)."""
+    return _build_parser(version())
 
 
 def _configure_logging(verbosity: int) -> None:
+    """`-v` logs at INFO, `-vv` at DEBUG; without, dlt's warnings stay out of the output (errors are ours).
+
+    `RUNTIME__LOG_LEVEL` set by the user wins over the quiet default.
+    """
     if verbosity:
         level = "DEBUG" if verbosity > 1 else "INFO"
         os.environ["RUNTIME__LOG_LEVEL"] = level
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+
+def _writable_dir(option: str, path: Path, created: Path | None = None) -> None:
+    """Refuse a file path whose directory is missing or not writable, before any work is done.
+
+    Args:
+        option: The option that named the path, for the message.
+        path: The file the command will write.
+        created: A directory the command creates itself (`--pipelines-dir`): a file in it or in one of
+            its parents that do not exist yet is accepted.
+    """
+    if path.is_dir():
+        raise CliError(
+            f"{option} {path} is a directory; give a file path, e.g. {path / 'woodpecker_etl.duckdb'}.",
+            ExitCode.CONFIGURATION,
+        )
+    parent = path.parent
+    if created is not None and not parent.exists():
+        made, wanted = created.absolute(), parent.absolute()
+        if made == wanted or wanted in made.parents:
+            return
+    if not parent.is_dir():
+        raise CliError(
+            f"{option} {path}: the directory {parent} does not exist; create it (mkdir -p {parent}) or "
+            "choose another path.",
+            ExitCode.CONFIGURATION,
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        where = path if path.exists() else parent
+        raise CliError(
+            f"{option} {path}: {where} is not writable by this user; choose another path or fix its "
+            "permissions.",
+            ExitCode.CONFIGURATION,
+        )
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """The files a command will write can be written: refused in one line now, not after an hour's load.
+
+    Raises:
+        CliError: `ExitCode.CONFIGURATION`, naming the path and the fix.
+    """
+    pipelines_dir = getattr(args, "pipelines_dir", None)
+    created = Path(pipelines_dir) if pipelines_dir else None
+    summary_json = getattr(args, "summary_json", None)
+    if summary_json:
+        _writable_dir("--summary-json", Path(summary_json), created)
+    destination = getattr(args, "destination", settings.DESTINATION)
+    path = getattr(args, "duckdb_path", None)
+    if args.command in WRITING_COMMANDS and path and destination in settings.DUCKDB_FILE_DESTINATIONS:
+        _writable_dir("--duckdb-path", Path(path), created)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -169,19 +127,94 @@ def _dispatch(args: argparse.Namespace) -> int:
     return commands.demo(args)
 
 
+class _SignalStop:
+    """The SIGINT / SIGTERM handler of a command: the first signal stops it, a second one ends it at once."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.redelivered = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        """Raise `Interrupted` in the main thread; tell dlt's worker threads to stop at their next check."""
+        if self.stopping and not self.redelivered:
+            # A second signal while the first one unwinds: leave now, as after `kill -9` (nothing
+            # committed is lost). Schedulers and impatient users expect the second Ctrl-C to work.
+            os._exit(128 + signum)
+        self.stopping, self.redelivered = True, False
+        dlt_signals = sys.modules.get("dlt.common.runtime.signals")
+        if dlt_signals is not None:  # threads running dlt steps stop at their next safe point
+            dlt_signals.set_received_signal(signum)
+            dlt_signals.wake_all()
+        raise Interrupted(signum)
+
+    def redeliver(self, signum: int) -> None:
+        """Raise the signal again (its first `Interrupted` was lost in a finaliser)."""
+        self.redelivered = True
+        signal.raise_signal(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` in the main thread while the block runs.
+
+    The exception unwinds the command like Ctrl-C does in any Python program: open transactions roll
+    back, files and locks are closed, threads running dlt steps stop at their next check. What was
+    committed stays committed, the same guarantee as after `kill -9` (docs/reliability.md): a load
+    resumes from its load packages and state, a push from `push_results`. A second signal while the
+    first one unwinds ends the process at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = _SignalStop()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        # A signal that lands in a finaliser (`__del__`) cannot stop the command there: Python prints
+        # the exception and goes on. Deliver the signal again; it is raised at the next ordinary step.
+        if isinstance(info.exc_value, Interrupted):
+            handler.redeliver(info.exc_value.signum)
+        else:
+            previous_hook(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous_hook
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        dlt_signals = sys.modules.get("dlt.common.runtime.signals")
+        if dlt_signals is not None:
+            dlt_signals.set_received_signal(0)
+
+
+def _interrupted(args: argparse.Namespace, code: int) -> int:
+    print(INTERRUPTED_NEXT.get(args.command, "interrupted"), file=sys.stderr, flush=True)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     # Machines running scheduled loads are often offline: no anonymous usage events unless asked for.
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # SIGINT / SIGTERM are handled here for every step (`stop_on_signals`); dlt's own handlers, active only
+    # while it normalises and loads, would forget a signal that arrives after its last check.
+    os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
     args = build_parser().parse_args(argv)
-    _configure_logging(args.verbose)
+    show_traceback = args.traceback or getattr(args, "traceback_sub", False)
+    _configure_logging(args.verbose + getattr(args, "verbose_sub", 0))
     try:
-        return _dispatch(args)
-    except KeyboardInterrupt:
-        print("Interrupted; the next run resumes from the last committed state.", file=sys.stderr)
-        return int(ExitCode.FAILURE)
+        with stop_on_signals():
+            check_paths(args)
+            return _dispatch(args)
+    except KeyboardInterrupt as exc:
+        if show_traceback:
+            raise
+        return _interrupted(args, interrupted_code(exc))
     except Exception as exc:
-        if args.traceback:
+        if show_traceback:
             raise
         if isinstance(exc, CliError):
             error = exc
@@ -189,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .errors import translate_error
 
             error = translate_error(exc, getattr(args, "api_key", None))
+        if error.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+            return _interrupted(args, int(error.code))
         print(f"error: {error}", file=sys.stderr)
         return int(error.code)
 

@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.common.destination.exceptions import DestinationException
+from dlt.common.destination.exceptions import (
+    DestinationException,
+    InvalidDestinationReference,
+    UnknownDestinationModule,
+)
 from dlt.common.exceptions import MissingDependencyException
 
 from sources.woodpecker.errors import AuthenticationError, ConfigurationError, WoodpeckerError
 
-from .exit_codes import CliError, ExitCode
+from .exit_codes import CliError, ExitCode, interrupted_code
 
 MISSING_KEY = (
     "No Woodpecker API key configured. Set SOURCES__WOODPECKER__API_KEY, add api_key under "
@@ -62,6 +66,23 @@ def missing_destination_config(err: ConfigFieldMissingException) -> CliError | N
     return None
 
 
+def unknown_destination(err: UnknownDestinationModule | InvalidDestinationReference) -> CliError:
+    """`--destination` names no dlt destination: the closest names, and where the known ones are listed."""
+    import difflib
+
+    import dlt.destinations
+
+    known = sorted(name for name in dlt.destinations.__all__ if name != "destination")
+    name = str(getattr(err, "ref", None) or getattr(err, "refs", ""))
+    close = difflib.get_close_matches(name.lower(), known, n=2)
+    guess = f" Did you mean {' or '.join(close)}?" if close else ""
+    return CliError(
+        f"Unknown destination {name!r}.{guess} --destination takes a dlt destination: {', '.join(known)} "
+        f"(a named destination needs DESTINATION__<NAME>__DESTINATION_TYPE; see docs/production.md).",
+        ExitCode.CONFIGURATION,
+    )
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -86,8 +107,14 @@ def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
         return exc
     chain = list(_chain(exc))
     for err in chain:
+        if isinstance(err, KeyboardInterrupt):  # Ctrl-C / SIGTERM, also dlt's SignalReceivedException
+            code = interrupted_code(err)
+            return CliError("interrupted" if code == ExitCode.INTERRUPTED else "terminated", code)
+    for err in chain:
         if isinstance(err, CliError):
             return err
+        if isinstance(err, UnknownDestinationModule | InvalidDestinationReference):
+            return unknown_destination(err)
         if isinstance(err, ConfigFieldMissingException):
             if any("api_key" in name for name in err.fields):
                 return CliError(MISSING_KEY, ExitCode.CONFIGURATION)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sources.woodpecker import settings as source_settings
@@ -65,21 +67,38 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def sql_dataset(dataset: str) -> str:
+    """The dataset name as the destination stores it: dlt's snake_case naming (`my-data` → `my_data`)."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return str(NamingConvention().normalize_identifier(dataset))
+
+
+def python_command() -> str:
+    """The Python that runs this command, as a user can type it (`.venv/bin/python` inside the project)."""
+    executable = Path(sys.executable)
+    try:
+        shown = str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(executable)
+    return shlex.quote(shown)
+
+
 def query_hint(options: LoadOptions, table: str = "prospects") -> str:
-    """How to look at the loaded data."""
+    """How to look at the loaded data; for DuckDB, with the Python that has the duckdb package."""
+    dataset = sql_dataset(options.dataset)
     if options.destination == "filesystem" and table == "prospects":
         return (
             "The raw tables are Parquet files under the filesystem bucket_url; `woodpecker-etl transform "
             f"--destination filesystem` builds the engagement tables into {options.duckdb_path}."
         )
     if options.destination not in settings.DUCKDB_FILE_DESTINATIONS:
-        return f"Query it in {options.destination}: SELECT * FROM {options.dataset}.{table} LIMIT 10;"
-    path = options.duckdb_path
+        return f"Query it in {options.destination}: SELECT * FROM {dataset}.{table} LIMIT 10;"
+    path = options.duckdb_path.replace("'", "''")
     return (
         "Query it:\n"
-        f'  duckdb {path} -c "SELECT * FROM {options.dataset}.{table} LIMIT 10"\n'
-        f"  python -c \"import duckdb; print(duckdb.connect('{path}', read_only=True)"
-        f".sql('SELECT * FROM {options.dataset}.{table} LIMIT 10'))\""
+        f"  {python_command()} -c \"import duckdb; duckdb.connect('{path}', read_only=True)"
+        f".sql('SELECT * FROM {dataset}.{table} LIMIT 10').show()\""
     )
 
 

@@ -44,6 +44,14 @@ SOURCE_TABLES: Final = (
 
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780
+WEBHOOK_HOST: Final = "127.0.0.1"
+WEBHOOK_TOKEN_ENV: Final = "WOODPECKER_WEBHOOK_TOKEN"
+WEBHOOK_MAX_BODY_BYTES: Final = 5 * 1024 * 1024
+# A receiver's connection must have sent its request line and headers this many seconds after it opened
+# (or after the first byte of its next request): what stops slow-header ("slowloris") clients holding it.
+WEBHOOK_HEADER_TIMEOUT_S: Final = 10.0
+# ... and its whole body this many seconds after its headers: a slow body gets 408.
+WEBHOOK_BODY_TIMEOUT_S: Final = 30.0
 # Many accounts (docs/accounts.md): workers when --workers is not given (at most one per account).
 DEFAULT_MAX_WORKERS: Final = 4
 # Dataset of the cross-account views: `<dataset>` + this suffix.

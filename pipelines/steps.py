@@ -14,7 +14,8 @@ class StepAnnouncer(Collector):
     """A dlt progress collector that reports each step's start through `say` and counts nothing.
 
     Args:
-        say: Called with one line per step, e.g. "Normalizing woodpecker in 1744707600.123".
+        say: Called with one line per step, e.g. "Normalizing woodpecker" (dlt's load id is left out: it
+            means nothing to a user, and `-v` logs it).
     """
 
     def __init__(self, say: Callable[[str], None]) -> None:
@@ -38,6 +39,7 @@ class StepAnnouncer(Collector):
             return
         self._announced = step
         first, _, rest = step.partition(" ")
+        rest = rest.split(" in ", 1)[0]
         self.say(f"{VERBS.get(first, first)} {rest}".strip())
 
     def _stop(self) -> None:

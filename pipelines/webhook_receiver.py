@@ -49,17 +49,16 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sources.webhook_spool import SpoolWriter
 
+from . import settings
+
 logger = logging.getLogger(__name__)
 
 HOOK_PREFIX = "/hooks/"
 HEALTH_PATH = "/healthz"
-DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = settings.WEBHOOK_MAX_BODY_BYTES
 MIN_TOKEN_CHARS = 16
-# A connection must have sent its request line and headers this many seconds after it opened (or after
-# the first byte of its next request): what stops slow-header ("slowloris") clients from holding it.
-HEADER_TIMEOUT_S = 10.0
-# ... and its whole body this many seconds after its headers: a slow body gets 408.
-BODY_TIMEOUT_S = 30.0
+HEADER_TIMEOUT_S = settings.WEBHOOK_HEADER_TIMEOUT_S
+BODY_TIMEOUT_S = settings.WEBHOOK_BODY_TIMEOUT_S
 # An idle keep-alive connection is closed after this many seconds.
 KEEP_ALIVE_S = 5
 # Connections served at once; a request on a connection beyond answers 503 (Woodpecker retries).

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import settings
 from .exit_codes import CliError, ExitCode
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # fraction of a second and without their memory.
 
 RESOURCE = "webhooks"
-TOKEN_ENV = "WOODPECKER_WEBHOOK_TOKEN"
+TOKEN_ENV = settings.WEBHOOK_TOKEN_ENV
 _HOOK_SECRET = re.compile(r"(/hooks/)[^/?#]+")
 
 
@@ -196,60 +196,6 @@ def serve(args: argparse.Namespace) -> int:
         raise CliError(message, ExitCode.CONFIGURATION) from None
     print(f"Stopped; {accepted} events accepted.", flush=True)
     return int(ExitCode.OK)
-
-
-def add_parser(commands: Any) -> None:
-    """Add `webhooks` and its sub-commands to the `woodpecker-etl` parser."""
-    from .webhook_receiver import BODY_TIMEOUT_S, DEFAULT_MAX_BODY_BYTES, HEADER_TIMEOUT_S
-
-    webhooks = commands.add_parser("webhooks", help="subscribe to webhook events and receive them")
-    actions = webhooks.add_subparsers(dest="webhooks_command", required=True)
-
-    def api_args(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--base-url", default=None, help="API scheme and host")
-        parser.add_argument("--api-key", default=None, help="API key (prefer SOURCES__WOODPECKER__API_KEY)")
-        parser.add_argument("--backoff-factor", type=float, default=1.0, help=argparse.SUPPRESS)
-
-    for name, text in (("subscribe", "subscribe a URL to events"), ("unsubscribe", "remove subscriptions")):
-        parser = actions.add_parser(name, help=text)
-        parser.add_argument("--url", required=True, help="target URL, e.g. https://hooks.example.com/hooks/T")
-        which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--events", default=None, help="comma-separated event names")
-        which.add_argument("--all", action="store_true", help="every known event")
-        api_args(parser)
-
-    listing = actions.add_parser("list", help="show the account's subscriptions")
-    listing.add_argument("--show-urls", action="store_true", help="show the URLs' secret tokens")
-    api_args(listing)
-
-    receiver = actions.add_parser("serve", help="receive webhooks into a durable spool")
-    receiver.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    receiver.add_argument("--port", type=int, default=settings.WEBHOOK_PORT)
-    receiver.add_argument("--spool", required=True, help="spool directory (JSON-lines segments)")
-    receiver.add_argument("--token", default=None, help=f"secret path token (prefer {TOKEN_ENV})")
-    receiver.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
-    receiver.add_argument(
-        "--header-timeout",
-        type=_positive_seconds,
-        default=HEADER_TIMEOUT_S,
-        help=f"seconds a connection has for its request line and headers (default {HEADER_TIMEOUT_S:g})",
-    )
-    receiver.add_argument(
-        "--body-timeout",
-        type=_positive_seconds,
-        default=BODY_TIMEOUT_S,
-        help=f"seconds a request has for its body once its headers are in (default {BODY_TIMEOUT_S:g})",
-    )
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
-    return seconds
 
 
 def dispatch(args: argparse.Namespace) -> int:

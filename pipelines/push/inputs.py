@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,10 @@ import dlt
 from ..exit_codes import CliError, ExitCode
 
 TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Delimiters of the CSV files people export: comma, semicolon (spreadsheets in locales with a decimal
+# comma), tab and pipe.
+CSV_DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,29 @@ def read_destination(pipeline: dlt.Pipeline, *, table: str | None, query: str | 
     return InputRows(label, columns, rows)
 
 
+def csv_delimiter(sample: str) -> str:
+    """The delimiter of a CSV file from its first lines: `,`, `;`, tab or `|` (`,` when there is one column).
+
+    `csv.Sniffer` decides from how consistently each candidate splits the lines; when it cannot (one
+    column, a single line), the candidate found most often in the header wins.
+    """
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in CSV_DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
 def read_file(path: str) -> InputRows:
     """Read a CSV (every cell as text; empty cells are empty) or Parquet file.
 
+    CSV files may be UTF-8 with or without a byte-order mark (spreadsheet exports add one) and use any
+    delimiter of `CSV_DELIMITERS`.
+
     Raises:
-        CliError: When the file is missing or its extension is neither .csv nor .parquet.
+        CliError: When the file is missing, not UTF-8, or its extension is neither .csv nor .parquet.
     """
     file = Path(path)
     if not file.is_file():
@@ -65,7 +88,32 @@ def read_file(path: str) -> InputRows:
     if suffix == ".csv":
         import pandas as pd
 
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as handle:
+                delimiter = csv_delimiter(handle.read(SNIFF_BYTES))
+            frame = pd.read_csv(
+                file,
+                dtype=str,
+                keep_default_na=False,
+                sep=delimiter,
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+            )
+        except UnicodeDecodeError:
+            raise CliError(
+                f'{file.name} is not UTF-8 text; save it as "CSV UTF-8" (or convert it, e.g. '
+                f"iconv -f cp1252 -t utf-8 {file.name}) and push again.",
+                ExitCode.CONFIGURATION,
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise CliError(
+                f"{file.name} is empty: no header line, no rows.", ExitCode.CONFIGURATION
+            ) from None
+        except pd.errors.ParserError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise CliError(
+                f"{file.name} is not a readable CSV file: {reason}", ExitCode.CONFIGURATION
+            ) from None
         columns = [str(c) for c in frame.columns]
         rows = [dict(zip(columns, values, strict=True)) for values in frame.itertuples(index=False)]
         return InputRows(f"file {file.name}", columns, rows)

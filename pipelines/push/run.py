@@ -23,6 +23,7 @@ from .. import settings
 from ..errors import MISSING_KEY
 from ..exit_codes import CliError, ExitCode
 from ..lock import pipeline_lock
+from ..report import sql_dataset
 from ..runner import LoadOptions, make_pipeline
 from .inputs import InputRows, read_destination, read_file
 from .options import PUSH_PIPELINE_NAME, PushOptions, api_send_after, check
@@ -36,7 +37,7 @@ from .results import (
     outcome_counts,
     record,
 )
-from .validate import REASONS_SHOWN, Prospect, Rejected, Validation, validate
+from .validate import REASONS_SHOWN, Prospect, Rejected, Validation, map_columns, validate
 
 PUSH_ID_LENGTH = 16
 FORCE_WARNING = (
@@ -144,12 +145,42 @@ def read_input(options: PushOptions, pipeline: dlt.Pipeline) -> InputRows:
     return read_destination(pipeline, table=options.table, query=options.query)
 
 
+def check_email_column(data: InputRows, campaign: bool) -> None:
+    """An input without an email column is refused as a whole, not row by row.
+
+    Raises:
+        CliError: `ExitCode.CONFIGURATION`, listing the columns found.
+    """
+    mapping, _ = map_columns(data.columns, campaign)
+    if "email" not in mapping.values():
+        found = ", ".join(repr(c) for c in data.columns[:20]) or "no columns"
+        more = f" and {len(data.columns) - 20} more" if len(data.columns) > 20 else ""
+        raise CliError(
+            f"{data.label} has no email column (found: {found}{more}); name the column that holds the "
+            "addresses email (case and blanks do not matter, e.g. Email or E-mail).",
+            ExitCode.CONFIGURATION,
+        )
+
+
+def nothing_valid(data: InputRows, dry_run: bool) -> CliError:
+    """The error of a push in which no row can be sent (exit code 2: the input is what needs fixing)."""
+    if not data.rows:
+        return CliError(f"Nothing to push: {data.label} has no rows.", ExitCode.CONFIGURATION)
+    listed = "" if dry_run else "; every row and its reasons are in push_results"
+    return CliError(
+        f"Nothing to push: none of the {len(data.rows):,} rows of {data.label} is valid (reasons above"
+        f"{listed}). Fix the rows and push again.",
+        ExitCode.CONFIGURATION,
+    )
+
+
 def run_push(options: PushOptions) -> int:
     """`woodpecker-etl push`: returns the exit code; raises `CliError` or the underlying error."""
     check(options)
     target = _target(options)
     pipeline = push_pipeline(options)
     data = read_input(options, pipeline)
+    check_email_column(data, options.campaign)
     checked = validate(data.columns, data.rows, campaign=options.campaign, force=options.force)
     pid = push_id(target, options.batch_size, checked)
     if target.file_name is None:
@@ -164,9 +195,13 @@ def run_push(options: PushOptions) -> int:
     if options.force:
         print(FORCE_WARNING, file=sys.stderr)
     if options.dry_run:
-        return _dry_run(options, pipeline, pid, target, batches)
-    with pipeline_lock(options.pipelines_dir, PUSH_PIPELINE_NAME):
-        return _send(options, pipeline, pid, target, batches, checked.invalid)
+        code = _dry_run(options, pipeline, pid, target, batches)
+    else:
+        with pipeline_lock(options.pipelines_dir, PUSH_PIPELINE_NAME):
+            code = _send(options, pipeline, pid, target, batches, checked.invalid)
+    if not checked.valid:
+        raise nothing_valid(data, options.dry_run)
+    return code
 
 
 def _dry_run(
@@ -224,5 +259,5 @@ def _send(
         f"Done: {len(batches) - skipped:,} batch(es) sent, {stats.total_requests:,} requests "
         f"({stats.retries:,} retries). Outcomes: {count_line(totals.items())}."
     )
-    print(f"Details: SELECT * FROM {options.dataset}.push_results WHERE push_id = '{pid}'")
+    print(f"Details: SELECT * FROM {sql_dataset(options.dataset)}.push_results WHERE push_id = '{pid}'")
     return int(ExitCode.OK)

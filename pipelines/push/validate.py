@@ -23,8 +23,15 @@ EMAIL_RE = re.compile(
     r"@(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
 )
 MAX_EMAIL_LENGTH = 254
-# Spelling of the 2018 API document; accepted and sent under the current names.
-COLUMN_ALIASES = {f"snipet{n}": f"snippet{n}" for n in range(1, 5)}
+# Spelling of the 2018 API document, and usual spreadsheet headers; accepted and sent under the API's names.
+COLUMN_ALIASES = {
+    **{f"snipet{n}": f"snippet{n}" for n in range(1, 5)},
+    "e_mail": "email",
+    "email_address": "email",
+    "e_mail_address": "email",
+}
+# Runs of blanks, hyphens and dots in a header become one underscore (`First Name` → `first_name`).
+HEADER_SEPARATORS = re.compile(r"[\s.\-]+")
 # dlt's bookkeeping columns of a loaded table; never sent, never an error.
 IGNORED_PREFIX = "_dlt_"
 REASONS_SHOWN = 5
@@ -149,19 +156,28 @@ def _check_row(
     return fields, reasons
 
 
+def column_key(name: str) -> str:
+    """A column name as the API field it may mean: lower case, blanks, hyphens and dots as underscores."""
+    return HEADER_SEPARATORS.sub("_", name.strip().lower())
+
+
 def map_columns(names: Sequence[str], campaign: bool) -> tuple[dict[str, str], list[str]]:
     """Input column → API field ("" for unknown columns), and the unknown column names.
 
-    Names match case-insensitively; dlt's `_dlt_*` columns are skipped; a second column for the same
-    field (`snipet4` beside `snippet4`) counts as unknown.
+    Names match ignoring case, blanks and underscores (`First Name`, `first-name`, `FirstName` and
+    `FIRST_NAME` are `first_name`; `Snippet 1` is `snippet1`); dlt's `_dlt_*` columns are skipped; a
+    second column for the same field (`snipet4` beside `snippet4`) counts as unknown.
     """
     allowed = set(allowed_columns(campaign))
+    compact = {name.replace("_", ""): name for name in (*allowed, *COLUMN_ALIASES)}
     mapping: dict[str, str] = {}
     unknown: list[str] = []
     for name in names:
-        key = name.strip().lower()
+        key = column_key(name)
         if key.startswith(IGNORED_PREFIX):
             continue
+        if key not in allowed and key not in COLUMN_ALIASES:
+            key = compact.get(key.replace("_", ""), key)
         key = COLUMN_ALIASES.get(key, key)
         if key in allowed and key not in mapping.values():
             mapping[name] = key

@@ -6,22 +6,34 @@ request, so the key is in no log line, exception text, URL or state.
 
 from __future__ import annotations
 
+import http.client
 import logging
+import socket
+import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests import Response
-from requests.exceptions import ChunkedEncodingError, ConnectionError, ContentDecodingError, Timeout
+from requests.exceptions import (
+    ChunkedEncodingError,
+    ConnectionError,
+    ConnectTimeout,
+    ContentDecodingError,
+    SSLError,
+    Timeout,
+)
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from . import settings
-from .errors import ApiError, AuthenticationError, ConfigurationError
+from .errors import ApiError, AuthenticationError, ConfigurationError, UnreachableError
 from .jsontext import loads
 from .progress import RunStats
 
@@ -89,6 +101,89 @@ def v1_rows(body: Any, method: str, path: str) -> list[dict[str, Any]]:
     raise ApiError(200, code or "UNEXPECTED_BODY", message or "the answer is not a list", method, path)
 
 
+def check_base_url(base_url: str) -> str:
+    """The base URL without surrounding blanks and trailing slashes, once it can be the API's.
+
+    Raises:
+        ConfigurationError: For a scheme other than http(s), no host, or a URL that already holds the
+            API's path (`…/rest/v1/`) or a query.
+    """
+    url = str(base_url).strip()
+    where = "Set --base-url or SOURCES__WOODPECKER__BASE_URL"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        rest = url.split("://", 1)[-1].strip("/")
+        example = f"https://{rest}" if rest else settings.DEFAULT_BASE_URL
+        raise ConfigurationError(
+            f"The API base URL {url!r} must start with https:// (or http:// for a local server), e.g. "
+            f"{example}. {where}."
+        )
+    root = f"{parts.scheme.lower()}://{parts.netloc}"
+    if "/rest/" in f"{parts.path}/" or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"The API base URL {url!r} holds a path or query; give the scheme and host only, e.g. {root} "
+            f"(the client adds /rest/v1/… itself). {where}."
+        )
+    return root + parts.path.rstrip("/")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it wraps (requests → urllib3's MaxRetryError.reason → socket errors)."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend([getattr(current, "reason", None), current.__cause__, current.__context__, *current.args])
+
+
+def unreachable_reason(exc: BaseException, connect_timeout: float) -> str | None:
+    """Why a request never reached an HTTP server at the base URL, or None for other failures.
+
+    Covers a refused connection, a host name that does not resolve, a failed TLS handshake, no
+    connection within `connect_timeout` and a peer that does not speak HTTP. A connection dropped or
+    timed out after the request was sent is not one of these.
+    """
+    if not isinstance(exc, ConnectionError):
+        return None
+    if isinstance(exc, SSLError):
+        for err in _causes(exc):
+            if isinstance(err, ssl.SSLError):
+                detail = getattr(err, "verify_message", None) or err.reason or str(err)
+                text = str(detail).lower().replace("_", " ")
+                hint = "; is it an http:// server?" if "wrong version" in text else ""
+                return f"the TLS handshake failed ({text}{hint})"
+        return "the TLS handshake failed"
+    if isinstance(exc, ConnectTimeout):
+        return f"no connection within {connect_timeout:g} s (a firewall, or a host that is down)"
+    for err in _causes(exc):
+        if isinstance(err, NameResolutionError | socket.gaierror):
+            return "the host name does not resolve (DNS)"
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused (nothing listens on that port)"
+        if isinstance(err, http.client.BadStatusLine) and not isinstance(err, http.client.RemoteDisconnected):
+            return "the server does not speak HTTP"
+    for err in _causes(exc):
+        if isinstance(err, NewConnectionError):
+            cause = err.__cause__ or err.__context__
+            return f"no connection ({cause or err})"
+    return None
+
+
+def _html_page(response: Response) -> bool:
+    """Whether an answer is a web page, which the API never sends except from a proxy's error page."""
+    kind = response.headers.get("Content-Type", "").lower()
+    return "html" in kind or (response.content or b"").lstrip()[:1] == b"<"
+
+
+def _not_the_api(response: Response) -> bool:
+    """A first answer that says the base URL is not the API's: a web page below 500, or 404 for its paths."""
+    return response.status_code == 404 or (response.status_code < 500 and _html_page(response))
+
+
 def _parse_total(headers: Mapping[str, str]) -> int | None:
     value = headers.get("X-Total-Count")
     if value is None:
@@ -144,14 +239,17 @@ class WoodpeckerClient:
         if max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1.")
         self.stats = stats
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
+        # Until the host gives one API answer, failures that say the base URL leads nowhere are final.
+        self._reached_api = False
+        self._connect_timeout = min(settings.CONNECT_TIMEOUT_S, request_timeout)
         self._lock = threading.Lock()
         self._resource = ""
         self._reasons: list[str | None] = []
         self._parsed: tuple[int, Any] | None = None
         self._last_fetched: datetime | None = None
         self._http = Client(
-            request_timeout=request_timeout,
+            request_timeout=(self._connect_timeout, request_timeout),
             raise_for_status=False,
             status_codes=(),
             exceptions=(),
@@ -176,9 +274,12 @@ class WoodpeckerClient:
 
         Retried: throttling (v1 409/400/200 and v2 429 answers carrying `E_TOO_MANY_REQUESTS`, any 429),
         5xx (JSON or HTML bodies), timeouts, dropped connections and 2xx bodies that are not valid JSON.
-        Final: everything else, in particular 401/403 and other 4xx.
+        Final: everything else, in particular 401/403 and other 4xx; and, until the host has given one
+        API answer, what says the base URL leads nowhere (`unreachable_reason`, `_not_the_api`).
         """
         if exc is not None:
+            if not self._reached_api and unreachable_reason(exc, self._connect_timeout) is not None:
+                return None
             return type(exc).__name__ if isinstance(exc, RETRYABLE_EXCEPTIONS) else None
         if response is None:
             return None
@@ -186,6 +287,11 @@ class WoodpeckerClient:
         if status in settings.AUTH_CODES:
             return None
         content = response.content or b""
+        if _not_the_api(response):
+            if not self._reached_api:
+                return None
+        else:
+            self._reached_api = True  # the host answers like an API (or is briefly failing)
         if status == 429 or (status in (200, 400, 409) and settings.THROTTLE_CODE.encode() in content):
             return THROTTLE
         if status >= 500:
@@ -281,6 +387,9 @@ class WoodpeckerClient:
                 )
             except RETRYABLE_EXCEPTIONS as exc:
                 self._book_retries()
+                reason = None if self._reached_api else unreachable_reason(exc, self._connect_timeout)
+                if reason is not None:
+                    raise UnreachableError(self.base_url, reason, method, path) from None
                 raise ApiError(
                     0,
                     type(exc).__name__,
@@ -294,7 +403,17 @@ class WoodpeckerClient:
             final_reason = self._reasons[-1] if self._reasons else None
             body = self._parsed[1] if self._parsed and self._parsed[0] == id(response) else None
             self._parsed = None
-        status = response.status_code
+            status = response.status_code
+            if not self._reached_api and _not_the_api(response):
+                if _html_page(response):
+                    reason = f"it answered HTTP {status} with a web page, not the Woodpecker API's JSON"
+                else:
+                    code, message = error_details(_json_or_none(response), response.text)
+                    said = (
+                        f" ({' '.join(part for part in (code, message) if part)})" if code or message else ""
+                    )
+                    reason = f"it answered HTTP 404{said}: the API's paths are not there"
+                raise UnreachableError(self.base_url, reason, method, path, status)
         if final_reason is not None:
             code, message = error_details(
                 body if body is not None else _json_or_none(response), response.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .settings import SECRET_LOCATION_HINT
+from .settings import DEFAULT_BASE_URL, SECRET_LOCATION_HINT
 
 
 class WoodpeckerError(Exception):
@@ -61,3 +61,26 @@ class ApiError(WoodpeckerError):
         if note:
             text += f" ({note})"
         super().__init__(text)
+
+
+class UnreachableError(ApiError):
+    """The base URL leads nowhere useful: no connection, no TLS, or a server that is not the Woodpecker API.
+
+    Raised at once, without the retries meant for a busy or briefly failing API, when the host has not
+    given one API answer yet in this run; a host that answered before and then fails is retried as usual.
+
+    Attributes:
+        base_url: The base URL in use (scheme and host; it never holds the key).
+        reason: What went wrong, in words (`connection refused`, `host name not found` …).
+    """
+
+    def __init__(self, base_url: str, reason: str, method: str, path: str, status: int = 0) -> None:
+        super().__init__(status, "UNREACHABLE", reason, method, path)
+        self.base_url = base_url
+        self.reason = reason
+        text = (
+            f"The Woodpecker API at {base_url} cannot be used: {reason} (on {method} {path}). Check "
+            f"--base-url or SOURCES__WOODPECKER__BASE_URL: scheme and host only, default "
+            f"{DEFAULT_BASE_URL}; and that this machine can reach that host."
+        )
+        Exception.__init__(self, text)

@@ -22,6 +22,8 @@ DEFAULT_ACTIVITY_LOOKBACK_HOURS = 72.0
 DEFAULT_STATS_MAX_AGE_HOURS = 24.0
 DEFAULT_RECONCILE_EVERY_DAYS = 7.0
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
+# Longest wait for a connection to be established (the request timeout covers the answer).
+CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BACKOFF_FACTOR = 1.0
 # Longest single wait between two attempts; the exponential series 1, 2, 4 … 64 s stays below it.
