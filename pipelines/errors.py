@@ -68,8 +68,11 @@ def _first_line(text: str) -> str:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from a message, whatever produced it."""
-    return text.replace(secret, "***") if secret else text
+    """Remove a secret (as given, and without the whitespace around it) from a message."""
+    for variant in {secret, secret.strip()} if secret else ():
+        if variant:
+            text = text.replace(variant, "***")
+    return text
 
 
 def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:

@@ -21,6 +21,7 @@ from requests import Response
 from requests.exceptions import ChunkedEncodingError, ConnectionError, ContentDecodingError, Timeout
 
 from . import settings
+from .api_key import clean_api_key
 from .errors import ApiError, AuthenticationError, ConfigurationError
 from .jsontext import loads
 from .progress import RunStats
@@ -141,6 +142,7 @@ class WoodpeckerClient:
     ) -> None:
         if not api_key or not api_key.strip():
             raise ConfigurationError(f"The Woodpecker API key is empty. Set {settings.SECRET_LOCATION_HINT}.")
+        api_key = clean_api_key(api_key)
         if max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1.")
         self.stats = stats
