@@ -7,14 +7,17 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .accounts import Account, configured_names, select_accounts
+from .destination_state import loaded_target, local_state_is_ours
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lock import pipeline_lock
+from .marts_state import marts_line, read_marts_state
 from .parallel import (
     AccountsRun,
     account_target,
@@ -139,9 +142,9 @@ def transform(args: argparse.Namespace) -> int:
 
     if getattr(args, "accounts", None):
         return transform_accounts_command(args)
-    options = options_from_args(args)
+    options, pipeline, _ = loaded_target(options_from_args(args))
     with pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        report = build_engagement_models(make_pipeline(options), options.duckdb_path)
+        report = build_engagement_models(pipeline, options.duckdb_path)
     print(f"Engagement tables: {models_line(report)}")
     return int(ExitCode.OK)
 
@@ -186,19 +189,36 @@ def status_accounts(args: argparse.Namespace) -> int:
 
 
 def status_block(options: LoadOptions) -> str:
-    """The status of one pipeline: last run, cursors and row counts (an account's rows only, if set)."""
-    pipeline = make_pipeline(options)
-    trace = pipeline.last_trace
+    """The status of one pipeline: last run, cursors and row counts (an account's rows only, if set).
+
+    Cursors come from the state stored in the destination itself, so they are always this
+    destination's; the last run's outcome from the local trace when the local working dir is this
+    destination's, else the newest load recorded in the destination.
+
+    Raises:
+        CliError: exit code 2 when the destination holds no loaded Woodpecker data.
+    """
+    options, pipeline, state = loaded_target(options)
     last = None
+    trace = pipeline.last_trace if local_state_is_ours(options) else None
     if trace is not None:
         outcome = "failed" if any(step.step_exception for step in trace.steps) else "succeeded"
         last = f"{trace.started_at} ({outcome})"
-    totals = (
-        row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
-        if Path(options.duckdb_path).exists() or (options.destination != "duckdb")
-        else {}
-    )
-    return status_text(options, pipeline.state, totals, last)
+    else:
+        last = _last_load(pipeline)
+    totals = row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
+    return status_text(options, state, totals, last, marts_line(read_marts_state(pipeline)))
+
+
+def _last_load(pipeline: Any) -> str | None:
+    """The newest completed load recorded in the destination (`_dlt_loads`), in words."""
+    try:
+        with pipeline.sql_client() as client:
+            name = client.make_qualified_table_name("_dlt_loads")
+            rows = client.execute_sql(f"SELECT MAX(inserted_at) FROM {name} WHERE status = 0")
+    except Exception:
+        return None
+    return f"{rows[0][0]} (loaded; as recorded in the destination)" if rows and rows[0][0] else None
 
 
 def push(args: argparse.Namespace) -> int:
