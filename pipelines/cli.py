@@ -29,6 +29,18 @@ def _add_destination_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state locally")
 
 
+def _add_lock_timeout_arg(parser: argparse.ArgumentParser) -> None:
+    """`--lock-timeout` of the commands that write to the DuckDB file."""
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for other processes to close the DuckDB file "
+        f"(default: [woodpecker_etl] lock_timeout, else {settings.LOCK_TIMEOUT_S:g})",
+    )
+
+
 def _add_accounts_args(parser: argparse.ArgumentParser, verb: str, workers: bool) -> None:
     """`--accounts` and `--account-layout` (and `--workers`) of the commands that run several accounts."""
     parser.add_argument(
@@ -116,10 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
     )
     _add_destination_args(load)
+    _add_lock_timeout_arg(load)
 
     transform = commands.add_parser("transform", help="rebuild the engagement tables only")
     _add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
     _add_destination_args(transform)
+    _add_lock_timeout_arg(transform)
 
     status = commands.add_parser("status", help="last run, cursors and row counts")
     _add_accounts_args(status, "show", workers=False)

@@ -13,10 +13,10 @@ from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .accounts import Account, configured_names, select_accounts
-from .destination_state import loaded_target, local_state_is_ours
+from .destination_state import NothingLoaded, loaded_target, local_state_is_ours
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
-from .lock import pipeline_lock
+from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import marts_line, read_marts_state
 from .parallel import (
     AccountsRun,
@@ -59,7 +59,32 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         reconcile=True if getattr(args, "reconcile", False) else None,
         transform=not getattr(args, "no_transform", False),
         source_options={"webhook_spool": spool} if spool else {},
+        lock_timeout=lock_timeout(getattr(args, "lock_timeout", None)),
     )
+
+
+def lock_timeout(flag: float | None) -> float:
+    """Seconds to wait for the DuckDB file: `--lock-timeout`, else `[woodpecker_etl] lock_timeout`.
+
+    Raises:
+        CliError: a value that is not a number of seconds >= 0 (exit code 2).
+    """
+    import dlt
+
+    value: object = flag if flag is not None else dlt.config.get(settings.LOCK_TIMEOUT_CONFIG)
+    if value is None:
+        return settings.LOCK_TIMEOUT_S
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise CliError(
+            f"The lock timeout must be a number of seconds >= 0 (--lock-timeout or "
+            f"{settings.LOCK_TIMEOUT_CONFIG}), got {value!r}.",
+            ExitCode.CONFIGURATION,
+        )
+    return seconds
 
 
 def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
@@ -142,7 +167,10 @@ def transform(args: argparse.Namespace) -> int:
 
     if getattr(args, "accounts", None):
         return transform_accounts_command(args)
-    options, pipeline, _ = loaded_target(options_from_args(args))
+    options = options_from_args(args)
+    if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+        wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, _step)
+    options, pipeline, _ = loaded_target(options)
     with pipeline_lock(options.pipelines_dir, options.pipeline_name):
         report = build_engagement_models(pipeline, options.duckdb_path)
     print(f"Engagement tables: {models_line(report)}")
@@ -176,6 +204,9 @@ def status_accounts(args: argparse.Namespace) -> int:
         print(f"Account {account.name}")
         try:
             print(status_block(account_target(base, account.name, args.account_layout)))
+        except NothingLoaded:  # one account not loaded yet is not a failure of the others' status
+            loaded_by = f"woodpecker-etl load --accounts {account.name}"
+            print(f"  no run recorded: nothing loaded for this account yet ({loaded_by})")
         except Exception as exc:
             error = translate_error(exc, account.api_key)
             errors.append(error)

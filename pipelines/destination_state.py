@@ -151,6 +151,10 @@ def _stored_pipeline_names(pipeline: dlt.Pipeline) -> list[str]:
     return sorted(str(row[0]) for row in rows or [])
 
 
+class NothingLoaded(CliError):
+    """The destination holds no loaded Woodpecker data for the pipeline (exit code 2)."""
+
+
 def nothing_loaded(options: Any) -> CliError:
     """The one-line error of `status` / `transform` on a destination without loaded Woodpecker data."""
     from .runner import destination_label
@@ -168,7 +172,7 @@ def nothing_loaded(options: Any) -> CliError:
         what = f"There is no DuckDB file {options.duckdb_path}"
     else:
         what = f"No Woodpecker data has been loaded into {destination_label(options)}"
-    return CliError(
+    return NothingLoaded(
         f"{what}; run `woodpecker-etl load` with the same --duckdb-path/--dataset first, or point "
         f"--duckdb-path and --dataset at the database you loaded{hint}.",
         ExitCode.CONFIGURATION,

@@ -24,7 +24,7 @@ from .destination_state import adopt_local_state
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lake import is_lake
-from .lock import pipeline_lock
+from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import mark_current, mark_stale
 from .steps import StepAnnouncer
 
@@ -45,6 +45,8 @@ class LoadOptions:
     full_refresh: bool = False
     reconcile: bool | None = None
     transform: bool = True
+    # Seconds to wait for other processes to close the DuckDB file before giving up (exit code 5).
+    lock_timeout: float = settings.LOCK_TIMEOUT_S
     # Set in the `column` account layout: rows carry this `account_id` and key on it (shared tables).
     account_id: str | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
@@ -181,6 +183,8 @@ def run_load(
     say = on_step or (lambda _msg: None)
     started = time.monotonic()
     with _translated(options.api_key), pipeline_lock(options.pipelines_dir, options.pipeline_name):
+        if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+            wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, say)
         pipeline = adopt_local_state(make_pipeline(options), options)
         pipeline.collector = StepAnnouncer(say)
         source = build_source(options, stats)
