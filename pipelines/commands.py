@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +171,13 @@ def transform(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
         wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, _step)
-    options, pipeline, _ = loaded_target(options)
-    with pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        report = build_engagement_models(pipeline, options.duckdb_path)
+    with ExitStack() as held:
+        # A running load of this pipeline comes first: "busy", even when it has loaded nothing yet.
+        held.enter_context(pipeline_lock(options.pipelines_dir, options.pipeline_name))
+        target, pipeline, _ = loaded_target(options)
+        if target.pipeline_name != options.pipeline_name:  # the data was loaded by another pipeline
+            held.enter_context(pipeline_lock(target.pipelines_dir, target.pipeline_name))
+        report = build_engagement_models(pipeline, target.duckdb_path)
     print(f"Engagement tables: {models_line(report)}")
     return int(ExitCode.OK)
 
