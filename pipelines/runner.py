@@ -191,7 +191,8 @@ def run_load(
         gate = load_gate if load_gate is not None else nullcontext()
         if options.account_id is None:  # the column layout's marts live in other datasets
             with gate:
-                pipeline.sync_destination()
+                if pipeline.default_schema_name is None:  # a fresh working dir: restore it first
+                    pipeline.sync_destination()
                 mark_stale(pipeline, _stale_reason(options))
         finished_pending = False
         if pipeline.has_pending_data:
