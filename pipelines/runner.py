@@ -186,14 +186,14 @@ def run_load(
         if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
             wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, say)
         pipeline = adopt_local_state(make_pipeline(options), options)
-        pipeline.collector = StepAnnouncer(say)
+        # The marts are marked stale as a load step starts, before it drops or writes any raw table; a
+        # run that fails earlier (extraction) leaves the destination untouched.
+        # (The column layout's marts live in other datasets and are not tracked.)
+        track = options.account_id is None
+        reason = _stale_reason(options)
+        pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
         source = build_source(options, stats)
         gate = load_gate if load_gate is not None else nullcontext()
-        if options.account_id is None:  # the column layout's marts live in other datasets
-            with gate:
-                if pipeline.default_schema_name is None:  # a fresh working dir: restore it first
-                    pipeline.sync_destination()
-                mark_stale(pipeline, _stale_reason(options))
         finished_pending = False
         if pipeline.has_pending_data:
             say("Finishing the load package left pending by an earlier run")
