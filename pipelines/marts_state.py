@@ -4,7 +4,8 @@ A load changes the raw tables first and rebuilds the marts last; a `--full-refre
 tables before it reloads them. Whatever interrupts a load in between (a kill, a crash, a failed model)
 would leave marts that show numbers the raw tables no longer hold. So as a load step starts, before it
 drops or writes any raw table, the marts are marked *stale* with the reason (`pipelines/runner.py`),
-and only a finished rebuild marks them *current* again. `woodpecker-etl status` reports which; the next `load` or `transform` rebuilds them.
+and only a finished rebuild marks them *current* again. `woodpecker-etl status` reports which; the next
+`load` or `transform` rebuilds them.
 
 The table lives in the dataset of the raw tables, next to the marts. Lake destinations (Parquet) keep
 their marts in a separate DuckDB file and are not tracked here.
