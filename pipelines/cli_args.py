@@ -52,6 +52,29 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_seconds(text: str) -> float:
+    """A number of seconds, 0 or more (argparse type)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return seconds
+
+
+def _add_lock_timeout_arg(parser: argparse.ArgumentParser) -> None:
+    """`--lock-timeout` of the commands that write to the DuckDB file."""
+    parser.add_argument(
+        "--lock-timeout",
+        type=non_negative_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for other processes to close the DuckDB file "
+        f"(default: [woodpecker_etl] lock_timeout, else {settings.LOCK_TIMEOUT_S:g})",
+    )
+
+
 def positive_seconds(text: str) -> float:
     """A number of seconds above 0 and at most an hour (argparse type)."""
     try:
@@ -217,6 +240,7 @@ def _add_load_parser(commands: Any) -> None:
         help="also write the run summary as JSON to PATH, whose directory must exist (default: not written)",
     )
     _add_destination_args(load)
+    _add_lock_timeout_arg(load)
 
 
 def _add_push_parser(commands: Any) -> None:
@@ -367,6 +391,7 @@ def build_parser(version: str = "") -> argparse.ArgumentParser:
     transform = _command(commands, "transform", help="rebuild the engagement tables only")
     _add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
     _add_destination_args(transform)
+    _add_lock_timeout_arg(transform)
     transform.add_argument(
         "--test",
         action="store_true",

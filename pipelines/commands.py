@@ -6,15 +6,19 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from sources.woodpecker.progress import RunStats
 
 from . import settings
 from .accounts import Account, configured_names, select_accounts
+from .destination_state import NothingLoaded, loaded_target, local_state_is_ours
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
-from .lock import pipeline_lock
+from .lock import pipeline_lock, wait_for_duckdb_file
+from .marts_state import marts_line, read_marts_state
 from .parallel import (
     AccountsRun,
     account_target,
@@ -64,7 +68,32 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         reconcile=True if getattr(args, "reconcile", False) else None,
         transform=not getattr(args, "no_transform", False),
         source_options={"webhook_spool": spool} if spool else {},
+        lock_timeout=lock_timeout(getattr(args, "lock_timeout", None)),
     )
+
+
+def lock_timeout(flag: float | None) -> float:
+    """Seconds to wait for the DuckDB file: `--lock-timeout`, else `[woodpecker_etl] lock_timeout`.
+
+    Raises:
+        CliError: a value that is not a number of seconds >= 0 (exit code 2).
+    """
+    import dlt
+
+    value: object = flag if flag is not None else dlt.config.get(settings.LOCK_TIMEOUT_CONFIG)
+    if value is None:
+        return settings.LOCK_TIMEOUT_S
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise CliError(
+            f"The lock timeout must be a number of seconds >= 0 (--lock-timeout or "
+            f"{settings.LOCK_TIMEOUT_CONFIG}), got {value!r}.",
+            ExitCode.CONFIGURATION,
+        )
+    return seconds
 
 
 def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
@@ -155,13 +184,19 @@ def transform(args: argparse.Namespace) -> int:
             raise CliError(message, ExitCode.CONFIGURATION)
         return transform_accounts_command(args)
     options = options_from_args(args)
-    with pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        pipeline = make_pipeline(options)
-        report = build_engagement_models(pipeline, options.duckdb_path)
+    if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+        wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, _step)
+    with ExitStack() as held:
+        # A running load of this pipeline comes first: "busy", even when it has loaded nothing yet.
+        held.enter_context(pipeline_lock(options.pipelines_dir, options.pipeline_name))
+        target, pipeline, _ = loaded_target(options)
+        if target.pipeline_name != options.pipeline_name:  # the data was loaded by another pipeline
+            held.enter_context(pipeline_lock(target.pipelines_dir, target.pipeline_name))
+        report = build_engagement_models(pipeline, target.duckdb_path)
         print(f"Engagement tables: {models_line(report)}")
         if not getattr(args, "test", False):
             return int(ExitCode.OK)
-        tests = test_engagement_models(pipeline, options.duckdb_path)
+        tests = test_engagement_models(pipeline, target.duckdb_path)
     for warning in tests.warnings:
         print(f"warning: {warning.message()}", file=sys.stderr)
     for failure in tests.failures:
@@ -198,6 +233,9 @@ def status_accounts(args: argparse.Namespace) -> int:
         print(f"Account {account.name}")
         try:
             print(status_block(account_target(base, account.name, args.account_layout)))
+        except NothingLoaded:  # one account not loaded yet is not a failure of the others' status
+            loaded_by = f"woodpecker-etl load --accounts {account.name}"
+            print(f"  no run recorded: nothing loaded for this account yet ({loaded_by})")
         except Exception as exc:
             error = translate_error(exc, account.api_key)
             errors.append(error)
@@ -211,10 +249,18 @@ def status_accounts(args: argparse.Namespace) -> int:
 
 
 def status_block(options: LoadOptions) -> str:
-    """The status of one pipeline: last run, cursors and row counts (an account's rows only, if set)."""
-    pipeline = make_pipeline(options)
-    trace = pipeline.last_trace
+    """The status of one pipeline: last run, cursors and row counts (an account's rows only, if set).
+
+    Cursors come from the state stored in the destination itself, so they are always this
+    destination's; the last run's outcome from the local trace when the local working dir is this
+    destination's, else the newest load recorded in the destination.
+
+    Raises:
+        CliError: exit code 2 when the destination holds no loaded Woodpecker data.
+    """
+    options, pipeline, state = loaded_target(options)
     last = None
+    trace = pipeline.last_trace if local_state_is_ours(options) else None
     if trace is not None:
         outcome = "failed" if any(step.step_exception for step in trace.steps) else "succeeded"
         if outcome == "succeeded" and pipeline.state.get("sources", {}).get("woodpecker", {}).get(
@@ -222,12 +268,21 @@ def status_block(options: LoadOptions) -> str:
         ):
             outcome = "incomplete"
         last = f"{trace.started_at} ({outcome})"
-    totals = (
-        row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
-        if Path(options.duckdb_path).exists() or (options.destination != "duckdb")
-        else {}
-    )
-    return status_text(options, pipeline.state, totals, last)
+    else:
+        last = _last_load(pipeline)
+    totals = row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
+    return status_text(options, state, totals, last, marts_line(read_marts_state(pipeline)))
+
+
+def _last_load(pipeline: Any) -> str | None:
+    """The newest completed load recorded in the destination (`_dlt_loads`), in words."""
+    try:
+        with pipeline.sql_client() as client:
+            name = client.make_qualified_table_name("_dlt_loads")
+            rows = client.execute_sql(f"SELECT MAX(inserted_at) FROM {name} WHERE status = 0")
+    except Exception:
+        return None
+    return f"{rows[0][0]} (loaded; as recorded in the destination)" if rows and rows[0][0] else None
 
 
 def push(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from dlt.common.exceptions import MissingDependencyException
 from sources.woodpecker.errors import AuthenticationError, ConfigurationError, WoodpeckerError
 
 from .exit_codes import CliError, ExitCode, interrupted_code
+from .lock import duckdb_locked_error, is_duckdb_lock_error
 
 MISSING_KEY = (
     "No Woodpecker API key configured. Set SOURCES__WOODPECKER__API_KEY, add api_key under "
@@ -89,8 +90,11 @@ def _first_line(text: str) -> str:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from a message, whatever produced it."""
-    return text.replace(secret, "***") if secret else text
+    """Remove a secret (as given, and without the whitespace around it) from a message."""
+    for variant in {secret, secret.strip()} if secret else ():
+        if variant:
+            text = text.replace(variant, "***")
+    return text
 
 
 def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
@@ -139,12 +143,8 @@ def translate_error(exc: BaseException, api_key: str | None = None) -> CliError:
             return CliError(redact(_first_line(str(err)), api_key), ExitCode.API)
     for err in chain:
         text = str(err)
-        if "Could not set lock" in text or "Conflicting lock" in text:
-            return CliError(
-                "The DuckDB file is locked by another process (a notebook or BI tool?). Close it, or open "
-                "readers with read_only=True, then run again.",
-                ExitCode.DESTINATION,
-            )
+        if is_duckdb_lock_error(text):
+            return duckdb_locked_error(text)
         if isinstance(err, DestinationException):
             return CliError(
                 redact(f"The destination failed: {_first_line(text)}", api_key), ExitCode.DESTINATION

@@ -185,8 +185,14 @@ def models_line(report: Any) -> str:
     return f"{len(built)} models rebuilt{timing}"
 
 
-def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[str, int], last: Any) -> str:
-    """The text of `woodpecker-etl status`."""
+def status_text(
+    options: LoadOptions,
+    state: Mapping[str, Any],
+    totals: Mapping[str, int],
+    last: Any,
+    marts: str | None = None,
+) -> str:
+    """The text of `woodpecker-etl status` (`marts`: the line saying whether the marts are current)."""
     out = [f"Pipeline {options.pipeline_name} → {destination_label(options)}"]
     if last is None:
         out.append("  no run recorded in this working directory")
@@ -207,6 +213,8 @@ def status_text(options: LoadOptions, state: Mapping[str, Any], totals: Mapping[
         out.append(_table([(t, _fmt(n)) for t, n in totals.items()], ("table", "rows")))
     else:
         out.append("  no tables loaded yet")
+    if marts:
+        out.append(marts)
     return "\n".join(out)
 
 

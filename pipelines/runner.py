@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from sources.woodpecker.reconcile import apply_reconciliation
 
 from . import settings
 from .account_column import ACCOUNT_ID, with_account_column
+from .destination_state import adopt_local_state
 from .errors import translate_error
 from .exit_codes import CliError, ExitCode
 from .lake import is_lake
-from .lock import pipeline_lock
+from .lock import pipeline_lock, wait_for_duckdb_file
+from .marts_state import mark_current, mark_stale
 from .steps import StepAnnouncer
 
 
@@ -42,6 +45,8 @@ class LoadOptions:
     full_refresh: bool = False
     reconcile: bool | None = None
     transform: bool = True
+    # Seconds to wait for other processes to close the DuckDB file before giving up (exit code 5).
+    lock_timeout: float = settings.LOCK_TIMEOUT_S
     # Set in the `column` account layout: rows carry this `account_id` and key on it (shared tables).
     account_id: str | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
@@ -195,8 +200,15 @@ def run_load(
     say = on_step or (lambda _msg: None)
     started = time.monotonic()
     with _translated(options.api_key), pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        pipeline = make_pipeline(options)
-        pipeline.collector = StepAnnouncer(say)
+        if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+            wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, say)
+        pipeline = adopt_local_state(make_pipeline(options), options)
+        # The marts are marked stale as a load step starts, before it drops or writes any raw table; a
+        # run that fails earlier (extraction) leaves the destination untouched.
+        # (The column layout's marts live in other datasets and are not tracked.)
+        track = options.account_id is None
+        reason = _stale_reason(options)
+        pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
         source = build_source(options, stats)
         gate = load_gate if load_gate is not None else nullcontext()
         finished_pending = False
@@ -245,8 +257,21 @@ def run_load(
     )
 
 
+def _stale_reason(options: LoadOptions) -> str:
+    """Why the marts are marked stale when this load starts (what the next `status` shows if it stops)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if options.full_refresh:
+        return f"a full refresh began at {now} and did not finish"
+    if not options.transform:
+        return f"a load with --no-transform began at {now}"
+    return f"a load began at {now} and did not finish"
+
+
 def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
-    """Rebuild the engagement tables inside the destination (a lake's: in the DuckDB file `duckdb_path`)."""
+    """Rebuild the engagement tables inside the destination (a lake's: in the DuckDB file `duckdb_path`).
+
+    A finished rebuild is recorded (`pipelines/marts_state.py`): the marts match the raw tables again.
+    """
     if is_lake(pipeline):
         from .lake import build_lake_models
 
@@ -258,7 +283,9 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
             # The memory cap is for loading (settings.DUCKDB_LOAD_CONFIG); joins over millions of
             # memberships run faster with DuckDB's default.
             client.execute_sql("RESET memory_limit")
-        return build_models(client)
+        report = build_models(client)
+    mark_current(pipeline)
+    return report
 
 
 def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
@@ -285,14 +312,16 @@ def row_counts(
     """
     counts: dict[str, int] = {}
     schema = pipeline.default_schema if pipeline.default_schema_name else None
-    if schema is None:
-        return counts
     with pipeline.sql_client() as client:
+        if schema is not None:
+            declared = {t: list(schema.get_table_columns(t)) for t in tables if t in schema.tables}
+        else:  # no local schema (state read from the destination only): ask the database
+            declared = _database_columns(client, tables)
         for table in tables:
-            if table not in schema.tables or not schema.get_table_columns(table):
+            columns = declared.get(table)
+            if not columns:
                 continue
             name = client.make_qualified_table_name(table)
-            columns = schema.get_table_columns(table)
             conditions = ["deleted_at IS NULL"] if "deleted_at" in columns else []
             if account_id is not None:
                 quoted = account_id.replace("'", "''")
@@ -304,3 +333,16 @@ def row_counts(
                 continue
             counts[table] = int(result[0][0]) if result else 0
     return counts
+
+
+def _database_columns(client: Any, tables: tuple[str, ...]) -> dict[str, list[str]]:
+    """The columns of `tables` in the client's dataset, from the database's information schema."""
+    rows = client.execute_sql(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s",
+        client.dataset_name,
+    )
+    columns: dict[str, list[str]] = {}
+    for table, column in rows or []:
+        if table in tables:
+            columns.setdefault(str(table), []).append(str(column))
+    return columns

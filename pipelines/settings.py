@@ -26,6 +26,11 @@ LOADER_FILE_FORMATS: Final = {"duckdb": "parquet", "motherduck": "parquet", "fil
 # slower on the benchmarks (docs/performance.md). The engagement models are built without the cap.
 DUCKDB_LOAD_CONFIG: Final = {"memory_limit": "256MB", "preserve_insertion_order": False}
 
+# Seconds `load` and `transform` wait for other processes to close the DuckDB file (--lock-timeout,
+# [woodpecker_etl] lock_timeout, WOODPECKER_ETL__LOCK_TIMEOUT).
+LOCK_TIMEOUT_S: Final = 60.0
+LOCK_TIMEOUT_CONFIG: Final = "woodpecker_etl.lock_timeout"
+
 # Seconds between progress lines while a load runs.
 PROGRESS_INTERVAL_S: Final = 2.0
 

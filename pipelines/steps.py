@@ -16,10 +16,12 @@ class StepAnnouncer(Collector):
     Args:
         say: Called with one line per step, e.g. "Normalizing woodpecker" (dlt's load id is left out: it
             means nothing to a user, and `-v` logs it).
+        before_load: Called as each load step starts, before it writes anything to the destination.
     """
 
-    def __init__(self, say: Callable[[str], None]) -> None:
+    def __init__(self, say: Callable[[str], None], before_load: Callable[[], None] | None = None) -> None:
         self.say = say
+        self.before_load = before_load
         self.step = ""
         self._announced = ""
 
@@ -40,6 +42,8 @@ class StepAnnouncer(Collector):
         self._announced = step
         first, _, rest = step.partition(" ")
         rest = rest.split(" in ", 1)[0]
+        if first == "Load" and self.before_load is not None:
+            self.before_load()  # before the line: whoever sees "Loading" knows the marts are marked
         self.say(f"{VERBS.get(first, first)} {rest}".strip())
 
     def _stop(self) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 import dlt
 
 from sources.woodpecker import settings as api
+from sources.woodpecker.api_key import clean_api_key
 from sources.woodpecker.client import WoodpeckerClient
+from sources.woodpecker.errors import ConfigurationError
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.push import PushTarget, request_body, send_batch
 
@@ -76,11 +78,24 @@ def push_id(target: PushTarget, batch_size: int, checked: Validation) -> str:
     return digest[:PUSH_ID_LENGTH]
 
 
-def make_client(options: PushOptions, stats: RunStats) -> WoodpeckerClient:
-    """The source's HTTP client, configured like the source (`[sources.woodpecker]` settings)."""
+def push_key(options: PushOptions) -> str:
+    """The API key from `--api-key` or the configuration, stripped and checked (never echoed).
+
+    Raises:
+        CliError: no key, or one that cannot be a key (exit code 2).
+    """
     key = options.api_key or dlt.secrets.get("sources.woodpecker.api_key")
     if not key:
         raise CliError(MISSING_KEY, ExitCode.CONFIGURATION)
+    try:
+        return clean_api_key(key)
+    except ConfigurationError as exc:
+        raise CliError(str(exc), ExitCode.CONFIGURATION) from None
+
+
+def make_client(options: PushOptions, stats: RunStats) -> WoodpeckerClient:
+    """The source's HTTP client, configured like the source (`[sources.woodpecker]` settings)."""
+    key = push_key(options)
 
     def setting(name: str, default: Any) -> Any:
         value: Any = dlt.config.get(f"sources.woodpecker.{name}")
@@ -177,6 +192,8 @@ def nothing_valid(data: InputRows, dry_run: bool) -> CliError:
 def run_push(options: PushOptions) -> int:
     """`woodpecker-etl push`: returns the exit code; raises `CliError` or the underlying error."""
     check(options)
+    if not options.dry_run:
+        push_key(options)  # a missing or impossible key stops the push before anything is read or written
     target = _target(options)
     pipeline = push_pipeline(options)
     data = read_input(options, pipeline)

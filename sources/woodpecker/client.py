@@ -33,6 +33,7 @@ from requests.exceptions import (
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from . import settings
+from .api_key import clean_api_key
 from .errors import ApiError, AuthenticationError, ConfigurationError, UnreachableError
 from .jsontext import loads
 from .progress import RunStats
@@ -236,6 +237,7 @@ class WoodpeckerClient:
     ) -> None:
         if not api_key or not api_key.strip():
             raise ConfigurationError(f"The Woodpecker API key is empty. Set {settings.SECRET_LOCATION_HINT}.")
+        api_key = clean_api_key(api_key)
         if max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1.")
         self.stats = stats

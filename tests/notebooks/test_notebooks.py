@@ -32,6 +32,12 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 SEED, PROSPECTS, CAMPAIGNS = 7, 2_000, 8  # small, but every campaign status and activity exists
 CELL_TIMEOUT = 120
 PROBE_MARK = "PROBE:"
+# Evaluated in the kernel after every cell ran: another process opens the database for writing, as
+# `woodpecker-etl load` does. It fails if the kernel still holds any connection (read-only included).
+WRITER_PROBE = (
+    "__import__('subprocess').run([_sys.executable, '-c', "
+    "'import duckdb, sys; duckdb.connect(sys.argv[1]).close()', DB_PATH]).returncode"
+)
 # plot cells carry the cell tag "plot"; the counts keep a lost tag from passing unnoticed
 PLOT_CELLS = {"engagement_overview.ipynb": 5, "prospect_explorer.ipynb": 3}
 FIRST_CELL_LINES = (
@@ -131,6 +137,7 @@ def overview(demo_db: Path, workdir: Path) -> NotebookNode:
             "by_position": 'by_position[["reached", "replied_after"]].to_dict("index")',
             "step_campaigns": 'sorted(steps["campaign_id"].unique().tolist())',
             "top_companies": 'top_companies[["email_domain", "prospects_replied"]].values.tolist()',
+            "writer_exit_code": WRITER_PROBE,
         }
     )
     return execute("engagement_overview.ipynb", kernel_env(demo_db), workdir, probe)
@@ -148,6 +155,7 @@ def explorer(demo_db: Path, workdir: Path) -> NotebookNode:
             "domain": "DOMAIN",
             "company_prospects": "len(company_prospects)",
             "pairs": 'sorted(map(list, campaign_prospects[["campaign_id", "email"]].itertuples(index=False)))',
+            "writer_exit_code": WRITER_PROBE,
         }
     )
     return execute("prospect_explorer.ipynb", kernel_env(demo_db), workdir, probe)
@@ -182,6 +190,17 @@ def test_notebook_runs_and_draws_every_plot(
         images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(images) == 1, cell.source
     assert probe_result(notebook)["executable"] == sys.executable
+
+
+@pytest.mark.parametrize("name", sorted(PLOT_CELLS))
+def test_notebook_holds_no_connection_that_would_block_a_load(
+    name: str, overview: NotebookNode, explorer: NotebookNode
+) -> None:
+    notebook = {"engagement_overview.ipynb": overview, "prospect_explorer.ipynb": explorer}[name]
+    assert probe_result(notebook)["writer_exit_code"] == 0
+    source = "\n".join(cell.source for cell in notebook.cells[:-1] if cell.cell_type == "code")
+    assert "read_only=True" in source and "with duckdb.connect(" in source
+    assert "con = duckdb.connect" not in source
 
 
 @pytest.mark.parametrize("name", sorted(PLOT_CELLS))

@@ -170,12 +170,12 @@ def test_locked_duckdb_file_is_a_destination_error(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        code = main(_args(simulator, tmp_path))
+        code = main(_args(simulator, tmp_path, "--lock-timeout", "0"))
         err = capsys.readouterr().err
     finally:
         holder.communicate("", timeout=30)
     assert code == ExitCode.DESTINATION
-    assert "locked" in err
+    assert f"The DuckDB file {db} is locked by another process (process {holder.pid})" in err
     assert "Traceback" not in err
 
 

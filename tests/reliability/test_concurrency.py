@@ -86,8 +86,8 @@ def test_duckdb_file_held_by_a_writer_is_a_clear_destination_error(size: Size, t
         )
         try:
             assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-            load = run_child(load_args(sim, tmp_path))
-            transform = run_cli(["transform", *dest_args(tmp_path)])
+            load = run_child(load_args(sim, tmp_path, "--lock-timeout", "0"))
+            transform = run_cli(["transform", *dest_args(tmp_path), "--lock-timeout", "0"])
             status = run_cli(["status", *dest_args(tmp_path)])
         finally:
             writer.communicate("", timeout=30)
@@ -95,5 +95,7 @@ def test_duckdb_file_held_by_a_writer_is_a_clear_destination_error(size: Size, t
         sim.stop()
     for run in (load, transform, status):
         assert run.code == ExitCode.DESTINATION, run.err
-        assert run.last_error.startswith("error: The DuckDB file is locked by another process")
+        held = f"error: The DuckDB file {tmp_path / f'{NAME}.duckdb'} is locked by another process"
+        assert run.last_error.startswith(held), run.err
+        assert "read_only=True" in run.last_error and "blocks the load too" in run.last_error
         assert "Traceback" not in run.err

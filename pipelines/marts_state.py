@@ -1,0 +1,117 @@
+"""Whether the engagement tables (marts) match the raw tables: a one-row table `_woodpecker_marts`.
+
+A load changes the raw tables first and rebuilds the marts last; a `--full-refresh` even drops the raw
+tables before it reloads them. Whatever interrupts a load in between (a kill, a crash, a failed model)
+would leave marts that show numbers the raw tables no longer hold. So as a load step starts, before it
+drops or writes any raw table, the marts are marked *stale* with the reason (`pipelines/runner.py`),
+and only a finished rebuild marks them *current* again. `woodpecker-etl status` reports which; the next
+`load` or `transform` rebuilds them.
+
+The table lives in the dataset of the raw tables, next to the marts. Lake destinations (Parquet) keep
+their marts in a separate DuckDB file and are not tracked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+
+from .lake import is_lake
+
+TABLE = "_woodpecker_marts"
+COLUMNS = (
+    "stale BOOLEAN, reason VARCHAR(1000), changed_at TIMESTAMP WITH TIME ZONE, "
+    "built_at TIMESTAMP WITH TIME ZONE"
+)
+
+
+@dataclass(frozen=True)
+class MartsState:
+    """The marts' state as recorded in the destination.
+
+    Attributes:
+        stale: True when the raw tables changed (or started to) after the marts were last built.
+        reason: What made them stale ("" when current).
+        changed_at: When the state was last written.
+        built_at: When the marts were last built completely (None: never recorded).
+    """
+
+    stale: bool
+    reason: str
+    changed_at: datetime | None
+    built_at: datetime | None
+
+
+def _tracked(pipeline: dlt.Pipeline) -> bool:
+    return not is_lake(pipeline) and pipeline.default_schema_name is not None
+
+
+def _write(client: Any, stale: bool, reason: str, built_at: datetime | None) -> None:
+    name = client.make_qualified_table_name(TABLE)
+    client.execute_sql(f"CREATE TABLE IF NOT EXISTS {name} ({COLUMNS})")
+    client.execute_sql(f"DELETE FROM {name}")
+    client.execute_sql(
+        f"INSERT INTO {name} VALUES (%s, %s, %s, %s)", stale, reason, datetime.now(UTC), built_at
+    )
+
+
+def _read(client: Any) -> MartsState | None:
+    exists = client.execute_sql(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+        client.dataset_name,
+        TABLE,
+    )
+    if not exists or not exists[0][0]:
+        return None
+    name = client.make_qualified_table_name(TABLE)
+    rows = client.execute_sql(f"SELECT stale, reason, changed_at, built_at FROM {name}")
+    if not rows:
+        return None
+    stale, reason, changed_at, built_at = rows[0]
+    return MartsState(bool(stale), str(reason or ""), changed_at, built_at)
+
+
+def mark_stale(pipeline: dlt.Pipeline, reason: str) -> None:
+    """Record, before the raw tables change, that the marts no longer match them.
+
+    Nothing is written when the dataset does not exist yet (then there are no marts either).
+    """
+    if not _tracked(pipeline):
+        return
+    with pipeline.sql_client() as client:
+        if not client.has_dataset():
+            return
+        previous = _read(client)
+        _write(client, True, reason, previous.built_at if previous else None)
+
+
+def mark_current(pipeline: dlt.Pipeline) -> None:
+    """Record that the marts were just rebuilt from the raw tables as they are."""
+    if not _tracked(pipeline):
+        return
+    with pipeline.sql_client() as client:
+        _write(client, False, "", datetime.now(UTC))
+
+
+def read_marts_state(pipeline: dlt.Pipeline) -> MartsState | None:
+    """The recorded state of the marts, or None when nothing is recorded (or the destination is a lake)."""
+    if not _tracked(pipeline):
+        return None
+    with pipeline.sql_client() as client:
+        return _read(client)
+
+
+def marts_line(state: MartsState | None) -> str | None:
+    """The line `status` prints about the marts, or None when nothing is recorded."""
+    if state is None:
+        return None
+    if not state.stale:
+        built = f" (built {state.built_at:%Y-%m-%d %H:%M:%S %Z})" if state.built_at else ""
+        return f"  engagement tables: current{built}"
+    return (
+        f"  engagement tables: STALE, they do not match the raw tables ({state.reason}); "
+        "run `woodpecker-etl load` or `woodpecker-etl transform` to rebuild them"
+    )
