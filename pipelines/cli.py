@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--summary-json", default=None, metavar="PATH", help="also write the run summary as JSON to PATH"
     )
+    load.add_argument(
+        "--dashboard", default=None, metavar="PATH.html", help="after a successful load, export the dashboard"
+    )
     _add_destination_args(load)
 
     transform = commands.add_parser("transform", help="rebuild the engagement tables only")
@@ -126,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_destination_args(status)
 
     _add_push_parser(commands)
+
+    dashboard = commands.add_parser("dashboard", help="serve the engagement dashboard or --export it")
+    dashboard.add_argument("--export", default=None, metavar="PATH.html", help="write one offline HTML file")
+    dashboard.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8790, help="port (default 8790; 0: any free port)")
+    _add_destination_args(dashboard)
 
     demo = commands.add_parser("demo", help="load the bundled simulator into ./woodpecker_demo.duckdb")
     demo.add_argument("--prospects", type=int, default=settings.DEMO_PROSPECTS)
@@ -157,6 +166,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.status(args)
     if args.command == "push":
         return commands.push(args)
+    if args.command == "dashboard":
+        from . import dashboard
+
+        return dashboard.run(args)
     if args.command == "webhooks":
         from . import webhooks
 
