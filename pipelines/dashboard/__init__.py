@@ -42,7 +42,9 @@ def export(source: MartSource, path: str | Path) -> tuple[Path, int, float]:
 
 def export_line(path: Path, size: int, seconds: float) -> str:
     """The line printed after an export."""
-    return f"Dashboard written to {path.resolve()} ({size / 1e6:.1f} MB, {seconds:.1f} s); open it in a browser."
+    return (
+        f"Dashboard written to {path.resolve()} ({size / 1e6:.1f} MB, {seconds:.1f} s); open it in a browser."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
