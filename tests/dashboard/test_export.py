@@ -1,0 +1,201 @@
+"""The exported dashboard file in headless Chromium, with every network request blocked.
+
+The account is loaded from the simulator by `woodpecker-etl load --dashboard PATH.html`; the page's
+numbers are compared with the same numbers queried from the marts with SQL, before and after filters,
+and the unfiltered campaign counts with the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Account
+from .pages import (
+    ACTIVITY_DAY,
+    KPIS,
+    after_render,
+    drawn_marks,
+    expected_kpis,
+    league_cells,
+    open_page,
+    shown,
+    tile_texts,
+    tiles,
+)
+
+RATES = {"reply_rate", "positive_reply_rate", "bounce_rate"}
+SCREENSHOT_ENV = "WOODPECKER_ETL_SAVE_SCREENSHOT"  # a folder: the run's screenshot is copied there
+
+
+@pytest.fixture(scope="module")
+def opened(
+    browser: Any, account: Account, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Any]]:
+    page, watched = open_page(browser, account.html.as_uri())
+    shot = tmp_path_factory.mktemp("shots") / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get(SCREENSHOT_ENV):
+        shutil.copy(shot, Path(os.environ[SCREENSHOT_ENV]) / "dashboard.png")
+    yield page, watched
+    page.close()
+
+
+@pytest.fixture
+def page(opened: tuple[Any, Any]) -> Iterator[Any]:
+    """The opened page, its filters cleared after the test."""
+    yield opened[0]
+    if opened[0].evaluate("document.getElementById('f-clear').offsetParent !== null"):
+        after_render(opened[0], lambda: opened[0].click("#f-clear"))
+
+
+def test_load_flag_exports_one_self_contained_file(account: Account) -> None:
+    text = account.html.read_text(encoding="utf-8")
+    assert f"Dashboard written to {account.html}" in account.load_output
+    # no external resource is referenced by any element: scripts, styles and fonts are inline
+    assert "<script src" not in text and "<link" not in text and "@import" not in text
+    assert 100_000 < len(text) < 5_000_000
+
+
+def test_offline_page_loads_without_requests_or_errors(opened: tuple[Any, Any]) -> None:
+    _, watched = opened
+    assert watched.errors == []
+    assert watched.requests and all(url.startswith("file:") for url in watched.requests), watched.requests
+
+
+def test_every_chart_has_drawn_marks(page: Any, account: Account) -> None:
+    assert drawn_marks(page, "series", "line") == 5  # contacts, opens, clicks, replies, bounces
+    assert drawn_marks(page, "series", "symbol") > 5
+    assert drawn_marks(page, "funnel", "rect") == 5
+    mailboxes = account.sql(
+        "SELECT COUNT(DISTINCT campaign_email) FROM woodpecker.campaign_prospect_engagement "
+        "WHERE was_contacted"
+    )[0][0]
+    assert mailboxes > 1
+    assert drawn_marks(page, "mailboxes", "rect") == mailboxes
+
+
+def test_kpi_tiles_equal_the_marts(page: Any, account: Account) -> None:
+    expected = expected_kpis(account)
+    assert tiles(page) == expected
+    assert tile_texts(page) == {k: shown(v, k in RATES) for k, v in expected.items()}
+    # and the marts' counts are the simulator's ground truth
+    truth = account.truth.campaign_engagement
+    assert expected["reached"] == truth["contacted"].sum()
+    assert expected["emails_sent"] == truth["emails_sent"].sum()
+    assert expected["interested"] == truth["interested"].sum()
+
+
+def test_league_table_cells_equal_the_marts(page: Any, account: Account) -> None:
+    cells = league_cells(page)
+    rows = account.sql(
+        "SELECT campaign_id, enrolled, contacted, replied, reply_rate, positive_reply_rate, bounce_rate, "
+        "interested, reported_replied, delta_replied, delta_emails_sent "
+        "FROM woodpecker.campaign_performance WHERE enrolled > 0"
+    )
+    assert set(cells) == {r[0] for r in rows}
+    columns = ("enrolled", "contacted", "replied", "reply_rate", "positive_reply_rate", "bounce_rate",
+               "interested", "reported_replied", "delta_replied", "delta_emails_sent")  # fmt: skip
+    for row in rows:
+        expected = {c: (None if v is None else float(v)) for c, v in zip(columns, row[1:], strict=True)}
+        assert cells[row[0]] == expected, row[0]
+    truth = account.truth.campaign_engagement.set_index("campaign_id")
+    for cid, values in cells.items():
+        assert values["enrolled"] == truth.loc[cid, "enrolled"]
+        assert values["replied"] == truth.loc[cid, "replied"]
+
+
+def test_league_table_sorts_and_marks_small_campaigns(page: Any, account: Account) -> None:
+    page.click("#league th[data-sort='reply_rate']")
+    order = page.eval_on_selector_all(
+        "#league tbody tr", "rows => rows.map(r => Number(r.dataset.campaignId))"
+    )
+    rates = dict(
+        account.sql("SELECT campaign_id, reply_rate FROM woodpecker.campaign_performance WHERE enrolled > 0")
+    )
+    assert order == sorted(order, key=lambda cid: (-(rates[cid] if rates[cid] is not None else -1), cid))
+    small = {
+        r[0]
+        for r in account.sql(
+            "SELECT campaign_id FROM woodpecker.campaign_performance "
+            "WHERE enrolled > 0 AND contacted - bounced < 50"
+        )
+    }
+    marked = page.eval_on_selector_all(
+        "#league tbody tr",
+        "rows => rows.filter(r => r.querySelector('.badge.nc')).map(r => Number(r.dataset.campaignId))",
+    )
+    assert set(marked) == small
+    page.click("#league th[data-sort='replied']")  # back to the default order
+
+
+def test_campaign_filter_recomputes_every_tile(page: Any, account: Account) -> None:
+    ids = [r[0] for r in account.sql(
+        "SELECT campaign_id FROM woodpecker.campaign_performance WHERE contacted > 0 "
+        "ORDER BY replied DESC LIMIT 2"
+    )]  # fmt: skip
+    before = tiles(page)
+    after_render(page, lambda: page.select_option("#f-campaign", [str(i) for i in ids]))
+    expected = expected_kpis(account, f"e.campaign_id IN ({ids[0]}, {ids[1]})")
+    assert tiles(page) == expected
+    assert expected != before
+    assert set(league_cells(page)) == set(ids)
+
+
+def test_status_and_mailbox_filters(page: Any, account: Account) -> None:
+    status = account.sql(
+        "SELECT campaign_status FROM woodpecker.campaign_performance "
+        "GROUP BY 1 ORDER BY SUM(contacted) DESC LIMIT 1"
+    )[0][0]
+    after_render(page, lambda: page.select_option("#f-status", [status]))
+    assert tiles(page) == expected_kpis(account, f"c.campaign_status = '{status}'")
+    mailbox = account.sql(
+        "SELECT campaign_email FROM woodpecker.campaign_prospect_engagement GROUP BY 1 ORDER BY 1 LIMIT 1"
+    )[0][0]
+    after_render(page, lambda: page.select_option("#f-mailbox", label=[mailbox]))
+    assert tiles(page) == expected_kpis(
+        account, f"c.campaign_status = '{status}' AND e.campaign_email = '{mailbox}'"
+    )
+    assert mailbox in page.inner_text("#in-force")
+
+
+def test_date_range_and_change_against_previous_period(page: Any, account: Account) -> None:
+    last = account.sql(f"SELECT MAX({ACTIVITY_DAY}) FROM woodpecker.campaign_prospect_engagement AS e")[0][0]
+    after_render(page, lambda: page.click("#presets button[data-days='30']"))
+    window = f"{ACTIVITY_DAY} BETWEEN DATE '{last}' - 29 AND DATE '{last}'"
+    current = expected_kpis(account, window)
+    assert tiles(page) == current
+    previous = expected_kpis(account, f"{ACTIVITY_DAY} BETWEEN DATE '{last}' - 59 AND DATE '{last}' - 30")
+    changes = dict(page.eval_on_selector_all(
+        "[data-kpi]", "els => els.map(e => [e.dataset.kpi, e.querySelector('[data-change]')?.dataset.change])"
+    ))  # fmt: skip
+    for key in KPIS:
+        if current[key] is not None and previous[key] is not None:
+            assert float(changes[key]) == pytest.approx(current[key] - previous[key], abs=1e-12), key
+    # typed dates give the same as the preset
+    after_render(page, lambda: page.click("#f-clear"))
+    page.fill("#f-to", str(last))
+    after_render(page, lambda: page.fill("#f-from", str(last - datetime.timedelta(days=29))))
+    assert tiles(page) == current
+
+
+def test_weekly_and_daily_series(page: Any, account: Account) -> None:
+    weekly = drawn_marks(page, "series", "symbol")
+    after_render(page, lambda: page.select_option("#f-grain", "day"))
+    days = account.sql(
+        "SELECT DATE_DIFF('day', MIN(activity_date), MAX(activity_date)) + 1 "
+        "FROM woodpecker.campaign_daily_activity"
+    )[0][0]
+    assert drawn_marks(page, "series", "symbol") == 5 * days > weekly
+    after_render(page, lambda: page.select_option("#f-grain", "week"))
+
+
+def test_filters_with_no_match_say_so(page: Any) -> None:
+    after_render(page, lambda: page.fill("#f-to", "1990-01-01"))
+    assert page.is_visible("#nomatch") and not page.is_visible("#tiles")
