@@ -105,3 +105,14 @@ def test_busy_port_is_a_configuration_error(account: Account) -> None:
         result.stderr.startswith(f"error: Cannot listen on 127.0.0.1:{port}")
         and result.stderr.count("\n") == 1
     )
+
+
+def test_a_locked_database_answers_503_then_recovers(live: tuple[str, Path]) -> None:
+    url, db = live
+    with duckdb.connect(str(db)):  # a writer holds the file, as a running load does
+        with pytest.raises(urllib.error.HTTPError) as locked:
+            urllib.request.urlopen(url, timeout=30)
+        assert locked.value.code == 503
+        assert b"Dashboard unavailable" in locked.value.read()
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert answer.status == 200 and b'id="wp-data"' in answer.read()
