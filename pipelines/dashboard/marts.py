@@ -49,17 +49,15 @@ MARTS = (
     "prospect_engagement",
 )
 
-# The counts summed per cell, with the expression over campaign_prospect_engagement (alias e).
+# The counts summed per cell (those the page shows), as campaign_performance computes them from
+# campaign_prospect_engagement (alias e).
 CELL_COUNTS = {
     "enrolled": "COUNT(*)",
     "contacted": "COUNT(CASE WHEN e.was_contacted THEN 1 END)",
-    "emails_sent": "SUM(e.sends)",
-    "unique_opened": "COUNT(CASE WHEN e.was_opened THEN 1 END)",
-    "unique_clicked": "COUNT(CASE WHEN e.was_clicked THEN 1 END)",
+    "emails_sent": "COALESCE(SUM(e.sends), 0)",
     "unique_opened_or_clicked": "COUNT(CASE WHEN e.was_opened OR e.was_clicked THEN 1 END)",
     "replied": "COUNT(CASE WHEN e.was_replied THEN 1 END)",
     "bounced": "COUNT(CASE WHEN e.was_bounced THEN 1 END)",
-    "opted_out": "COUNT(CASE WHEN e.was_opted_out THEN 1 END)",
     "interested": "COUNT(CASE WHEN e.interest = 'INTERESTED' THEN 1 END)",
     "positive_replies": "COUNT(CASE WHEN e.is_positive_reply THEN 1 END)",
 }
@@ -154,12 +152,11 @@ def _dlt_session(source: MartSource) -> Iterator[tuple[Query, Callable[[str], st
         yield run, client.make_qualified_table_name, tables
 
 
-def _epoch_day(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
-    return int((value - dt.date(1970, 1, 1)).days)
+def _ints(values: tuple[Any, ...] | list[Any]) -> list[int]:
+    """Counts as Python ints (PostgreSQL's sums arrive as Decimal; DuckDB's are ints already)."""
+    if all(type(v) is int for v in values):
+        return list(values)
+    return [int(v or 0) for v in values]
 
 
 def _number(value: Any) -> float | int | None:
@@ -240,17 +237,14 @@ def _mart_data(run: Query, table: Callable[[str], str]) -> dict[str, Any]:
     cells = _cells(cell_rows, index, mailbox_index, tuple(CELL_COUNTS))
 
     daily_rows = run(
-        f"SELECT campaign_id, activity_date, {', '.join(DAILY_COUNTS)} "
-        f"FROM {table('campaign_daily_activity')} ORDER BY 1, 2"
+        f"SELECT campaign_id, DATEDIFF('day', DATE '1970-01-01', activity_date) AS day, "
+        f"{', '.join(DAILY_COUNTS)} FROM {table('campaign_daily_activity')} ORDER BY 1, 2"
     )
-    daily: dict[str, list[Any]] = {"c": [], "d": [], **{n: [] for n in DAILY_COUNTS}}
-    for row in daily_rows:
-        if int(row[0]) not in index:
-            continue
-        daily["c"].append(index[int(row[0])])
-        daily["d"].append(_epoch_day(row[1]))
-        for i, name in enumerate(DAILY_COUNTS):
-            daily[name].append(int(row[2 + i] or 0))
+    daily_rows = [r for r in daily_rows if int(r[0]) in index]
+    columns = list(zip(*daily_rows, strict=True)) or [()] * (2 + len(DAILY_COUNTS))
+    daily: dict[str, list[Any]] = {"c": [index[int(v)] for v in columns[0]], "d": _ints(columns[1])}
+    for i, name in enumerate(DAILY_COUNTS):
+        daily[name] = _ints(columns[2 + i])
 
     step_rows = run(
         "SELECT campaign_id, step_number, email_number, version, subject, step_prospects_reached, "
@@ -291,24 +285,17 @@ def _cells(
     extra: int = 0,
 ) -> dict[str, list[Any]]:
     """Columnar cells: campaign index `c`, mailbox index `m` (-1: none), epoch day `d`, then the counts."""
+    rows = [r for r in rows if int(r[0]) in campaign_index]
+    columns = list(zip(*rows, strict=True)) or [()] * (3 + extra + len(names))
     out: dict[str, list[Any]] = {
-        "c": [],
-        "m": [],
-        "d": [],
-        **({"k": []} if extra else {}),
-        **{n: [] for n in names},
+        "c": [campaign_index[int(v)] for v in columns[0]],
+        "m": [-1 if v is None else mailbox_index.get(str(v), -1) for v in columns[1]],
+        "d": [None if v is None else int(v) for v in columns[2]],
     }
-    for row in rows:
-        cid = int(row[0])
-        if cid not in campaign_index:
-            continue
-        out["c"].append(campaign_index[cid])
-        out["m"].append(mailbox_index.get(str(row[1]), -1) if row[1] is not None else -1)
-        out["d"].append(None if row[2] is None else int(row[2]))
-        if extra:
-            out["k"].append(int(row[3]))
-        for i, name in enumerate(names):
-            out[name].append(int(row[3 + extra + i] or 0))
+    if extra:
+        out["k"] = _ints(columns[3])
+    for i, name in enumerate(names):
+        out[name] = _ints(columns[3 + extra + i])
     return out
 
 

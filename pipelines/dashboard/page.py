@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import os
@@ -24,18 +26,18 @@ def _asset(name: str) -> str:
 
 def _inline_script(code: str) -> str:
     """Script text that cannot close its `<script>` element early."""
-    return code.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+    return code.replace("</script", "<\\/script")
 
 
 def render(payload: dict[str, Any]) -> str:
     """The dashboard page for a payload of `marts.build_payload` (no external resource of any kind)."""
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False, default=str)
-    # JSON inside <script type="application/json">: only "</" could end the element
-    data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    # gzip + base64: a third of the JSON's size on large accounts, and nothing that could end the element
+    packed = base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
     parts = {
         "TITLE": html.escape(str(payload.get("source", ""))),
         "STYLE": _asset("dashboard.css"),
-        "DATA": data,
+        "DATA": packed,
         "VEGA": _inline_script(vega_bundle()),
         "APP": _inline_script(_asset("dashboard.js")),
     }
