@@ -114,7 +114,7 @@ class MartSource:
                 }
 
                 def run(sql: str) -> list[tuple[Any, ...]]:
-                    return [tuple(r) for r in con.execute(sql).fetchall()]
+                    return con.execute(sql).fetchall()
 
                 yield run, lambda t: f'"{self.dataset}"."{t}"', tables
             finally:
@@ -153,8 +153,11 @@ def _dlt_session(source: MartSource) -> Iterator[tuple[Query, Callable[[str], st
 
 
 def _ints(values: tuple[Any, ...] | list[Any]) -> list[int]:
-    """Counts as Python ints (PostgreSQL's sums arrive as Decimal; DuckDB's are ints already)."""
-    if all(type(v) is int for v in values):
+    """Counts as Python ints (PostgreSQL's sums arrive as Decimal; DuckDB's are ints already).
+
+    The queries never return NULL counts, and a column's values share one type: the first one tells.
+    """
+    if not values or type(values[0]) is int:
         return list(values)
     return [int(v or 0) for v in values]
 

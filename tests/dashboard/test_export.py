@@ -199,3 +199,59 @@ def test_weekly_and_daily_series(page: Any, account: Account) -> None:
 def test_filters_with_no_match_say_so(page: Any) -> None:
     after_render(page, lambda: page.fill("#f-to", "1990-01-01"))
     assert page.is_visible("#nomatch") and not page.is_visible("#tiles")
+
+
+def _row_values(page: Any, selector: str) -> list[tuple[str, dict[str, float | None], str]]:
+    rows = page.eval_on_selector_all(
+        selector,
+        "rows => rows.map(r => [r.dataset.campaignId + ':' + (r.dataset.email || r.dataset.domain), "
+        "Object.fromEntries([...r.querySelectorAll('td[data-value]')].map(td => [td.dataset.col, td.dataset.value])), "
+        "r.textContent])",
+    )
+    return [
+        (key, {c: (float(v) if v != "" else None) for c, v in cells.items()}, text)
+        for key, cells, text in rows
+    ]
+
+
+def test_steps_equal_the_marts_and_name_no_version_winner(page: Any, account: Account) -> None:
+    rows = _row_values(page, "#steps tbody tr[data-campaign-id]")
+    expected = {
+        f"{r[0]}:{r[1]}": (
+            {
+                "reached": float(r[2]),
+                "replied_after": float(r[3]),
+                "step_reply_rate": None if r[4] is None else float(r[4]),
+            },
+            r[5],
+        )  # fmt: skip
+        for r in account.sql(
+            "SELECT campaign_id, email_number, MIN(step_prospects_reached), MIN(step_replied_after), "
+            "MIN(step_reply_rate), COUNT(version) FROM woodpecker.step_version_performance "
+            "WHERE email_number IS NOT NULL GROUP BY 1, 2"
+        )
+    }
+    assert rows
+    for key, cells, text in rows:
+        values, versions = expected[key]
+        assert cells == values, key
+        assert ("no test" in text) == (versions > 1), key
+    assert any("no test" in text for _, _, text in rows)
+    assert page.query_selector("#steps .badge.win") is None
+
+
+def test_top_companies_equal_company_engagement(page: Any, account: Account) -> None:
+    rows = page.eval_on_selector_all(
+        "#companies tbody tr[data-domain]",
+        "rows => rows.map(r => [r.dataset.domain, Object.fromEntries([...r.querySelectorAll('td[data-value]')]"
+        ".map(td => [td.dataset.col, Number(td.dataset.value)]))])",
+    )
+    expected = {
+        r[0]: {"replied": r[1], "positive_replies": r[2], "emails_sent": r[3]}
+        for r in account.sql(
+            "SELECT email_domain, campaign_replies, campaign_positive_replies, emails_sent "
+            "FROM woodpecker.company_engagement WHERE NOT is_free_email_domain AND campaign_replies > 0 "
+            "ORDER BY campaign_replies DESC, campaign_positive_replies DESC, email_domain LIMIT 10"
+        )
+    }
+    assert dict(rows) == expected

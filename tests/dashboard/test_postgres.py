@@ -1,4 +1,4 @@
-"""The dashboard over PostgreSQL, read through the pipeline's dlt SQL client, shows what it shows over DuckDB."""
+"""The dashboard over PostgreSQL, read through the pipeline's dlt SQL client, equals the one over DuckDB."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ COMPARED = ("campaigns", "mailboxes", "cells", "daily", "steps", "domains", "dom
 def _load(sim: Simulator, folder: Path, destination: str) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["load", "--destination", destination, "--base-url", sim.base_url, "--api-key", sim.api_key,
-                     "--duckdb-path", str(folder / "duck.duckdb"), "--pipelines-dir", str(folder / destination),
+        code = main(["load", "--destination", destination, "--base-url", sim.base_url,
+                     "--api-key", sim.api_key, "--duckdb-path", str(folder / "duck.duckdb"),
+                     "--pipelines-dir", str(folder / destination),
                      "--dashboard", str(folder / f"{destination}.html")])  # fmt: skip
     assert code == 0, out.getvalue()
     return out.getvalue()

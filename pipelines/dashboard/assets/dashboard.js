@@ -366,20 +366,21 @@ wpLoadData().then((D) => {
   const STEPS_MAX_CAMPAIGNS = 12;
   function steps(byCampaign) {
     const st = D.steps;
-    const groups = new Map();
+    const groups = new Map(); // campaign → email step → its versions and counts
     for (let i = 0; i < st.c.length; i++) {
       const ci = st.c[i];
-      if (!campaignOk(ci)) continue;
-      const key = ci + ":" + st.email[i];
-      let g = groups.get(key);
-      if (!g) { g = { ci, email: st.email[i], reached: st.reached[i], replied: st.replied[i], versions: [] }; groups.set(key, g); }
+      if (!byCampaign.has(ci)) continue;
+      let perStep = groups.get(ci);
+      if (!perStep) { perStep = new Map(); groups.set(ci, perStep); }
+      let g = perStep.get(st.email[i]);
+      if (!g) { g = { email: st.email[i], reached: st.reached[i], replied: st.replied[i], versions: [] }; perStep.set(st.email[i], g); }
       if (st.version[i] != null) g.versions.push([st.version[i], st.subject[i]]);
     }
-    const order = [...byCampaign.entries()].sort((a, b) => b[1].replied - a[1].replied || a[0] - b[0]).map(([ci]) => ci);
-    const shown = order.filter((ci) => [...groups.values()].some((g) => g.ci === ci)).slice(0, STEPS_MAX_CAMPAIGNS);
+    const order = [...groups.keys()].sort((a, b) => byCampaign.get(b).replied - byCampaign.get(a).replied || a - b);
+    const shown = order.slice(0, STEPS_MAX_CAMPAIGNS);
     const rows = [];
     for (const ci of shown) {
-      const gs = [...groups.values()].filter((g) => g.ci === ci).sort((a, b) => a.email - b.email);
+      const gs = [...groups.get(ci).values()].sort((a, b) => a.email - b.email);
       for (const g of gs) {
         const r = ratio(g.replied, g.reached), ci95 = wilson(g.replied, g.reached);
         const versions = g.versions.map(([v, s]) => `${esc(v)}${s ? ": " + esc(s) : " (thread reply)"}`).join("<br>");
@@ -397,7 +398,7 @@ wpLoadData().then((D) => {
       (rows.join("") || '<tr><td class="text" colspan="7">No step structure loaded for these campaigns.</td></tr>') + "</tbody>";
     $("steps-note").textContent = `Per email step: prospects reached and replies that followed the step ` +
       `(step_version_performance). ${shown.length < order.length ? `The ${shown.length} campaigns with most replies are shown; pick campaigns in the filter for others. ` : ""}` +
-      "Steps follow the campaign and status filters only: the API gives no step counts per mailbox or day.";
+      "Step counts cover each campaign's whole history: the API gives no step counts per mailbox or day.";
   }
 
   function domainsAndCompanies() {
