@@ -384,7 +384,8 @@ wpLoadData().then((D) => {
       for (const g of gs) {
         const r = ratio(g.replied, g.reached), ci95 = wilson(g.replied, g.reached);
         const versions = g.versions.map(([v, s]) => `${esc(v)}${s ? ": " + esc(s) : " (thread reply)"}`).join("<br>");
-        const ab = g.versions.length > 1 ? "no test: the API does not say which version each prospect received, so versions cannot be compared and no winner is named"
+        const ab = g.versions.length > 1
+          ? '<span title="The API does not say which version each prospect received: versions cannot be compared and no winner is named.">not testable: no per-version counts</span>'
           : "single version";
         rows.push(`<tr data-campaign-id="${C.id[ci]}" data-email="${g.email}"><td class="text">${esc(C.name[ci])}</td>` +
           `<td>${g.email}</td><td class="text">${versions || "—"}</td>` +
