@@ -77,15 +77,51 @@ wpLoadData().then((D) => {
     if (from === null && to === null) return true;
     return d !== null && (from === null || d >= from) && (to === null || d <= to);
   }
-  function sumCells(table, names, from, to, keyOf) {
-    const out = new Map();
+  // Sums over the rows of a cell table that pass the filters, per key column ("c", "m" or "k"). The
+  // columns are copied once into typed arrays; sums of integer counts stay exact in doubles.
+  const NODAY = -2147483648;
+  function columnar(table, names) {
     const n = table.c.length;
-    for (let i = 0; i < n; i++) {
-      if (!campaignOk(table.c[i]) || !mailboxOk(table.m[i]) || !dayOk(table.d[i], from, to)) continue;
-      const key = keyOf(i);
-      let acc = out.get(key);
-      if (!acc) { acc = zero(names); out.set(key, acc); }
-      for (const name of names) acc[name] += table[name][i];
+    table._n = n;
+    for (const key of ["c", "m", "k"]) {
+      if (!table[key]) continue;
+      table["_" + key] = Int32Array.from(table[key]);
+      table["_max_" + key] = table[key].reduce((a, b) => Math.max(a, b), -1);
+    }
+    table._d = Int32Array.from(table.d, (d) => (d === null ? NODAY : d));
+    for (const name of names) table["_" + name] = Float64Array.from(table[name]);
+  }
+  function masks() {
+    const campaigns = new Uint8Array(C.id.length);
+    for (let i = 0; i < campaigns.length; i++) campaigns[i] = campaignOk(i) ? 1 : 0;
+    const mailboxes = new Uint8Array(D.mailboxes.length + 1); // index 0: no mailbox
+    for (let i = 0; i < mailboxes.length; i++) mailboxes[i] = mailboxOk(i - 1) ? 1 : 0;
+    return { campaigns, mailboxes };
+  }
+  let mask = null;
+  function sumCells(table, names, from, to, keyName) {
+    const c = table._c, m = table._m, d = table._d, key = table["_" + keyName];
+    const offset = keyName === "m" ? 1 : 0;
+    const slots = table["_max_" + keyName] + offset + 1;
+    const width = names.length;
+    const cols = names.map((name) => table["_" + name]);
+    const acc = new Float64Array(slots * width), seen = new Uint8Array(slots);
+    const everyDay = from === null && to === null;
+    const lo = from === null ? -Infinity : from, hi = to === null ? Infinity : to;
+    const okC = mask.campaigns, okM = mask.mailboxes;
+    for (let i = 0, n = table._n; i < n; i++) {
+      if (!okC[c[i]] || !okM[m[i] + 1]) continue;
+      if (!everyDay) { const day = d[i]; if (day === NODAY || day < lo || day > hi) continue; }
+      const k = key[i] + offset, base = k * width;
+      seen[k] = 1;
+      for (let j = 0; j < width; j++) acc[base + j] += cols[j][i];
+    }
+    const out = new Map();
+    for (let k = 0; k < slots; k++) {
+      if (!seen[k]) continue;
+      const sums = {};
+      for (let j = 0; j < width; j++) sums[names[j]] = acc[k * width + j];
+      out.set(k - offset, sums);
     }
     return out;
   }
@@ -266,25 +302,37 @@ wpLoadData().then((D) => {
     await views[name].data("table", rows).runAsync();
   }
 
+  const SERIES = ["contacts", "opens", "clicks", "replies", "bounces"];
   function seriesRows() {
     const daily = D.daily;
-    const bucket = state.grain === "week" ? (d) => d - ((d + 3) % 7) : (d) => d;
-    const sums = new Map();
-    for (let i = 0; i < daily.c.length; i++) {
-      const d = daily.d[i];
-      if (!campaignOk(daily.c[i]) || !dayOk(d, state.from, state.to)) continue;
-      const b = bucket(d);
-      let acc = sums.get(b);
-      if (!acc) { acc = zero(["contacts", "opens", "clicks", "replies", "bounces"]); sums.set(b, acc); }
-      for (const n of ["contacts", "opens", "clicks", "replies", "bounces"]) acc[n] += daily[n][i];
+    const weekly = state.grain === "week";
+    const step = weekly ? 7 : 1;
+    const bucket = (day) => (weekly ? day - ((((day + 3) % 7) + 7) % 7) : day);
+    if (!daily._days) {
+      daily._c = Int32Array.from(daily.c);
+      daily._days = Int32Array.from(daily.d);
+      for (const n of SERIES) daily["_" + n] = Float64Array.from(daily[n]);
+      daily._min = daily.d.reduce((a, b) => Math.min(a, b), Infinity);
+      daily._max = daily.d.reduce((a, b) => Math.max(a, b), -Infinity);
     }
-    const keys = [...sums.keys()].sort((a, b) => a - b);
+    if (!daily.c.length) return [];
+    const first = bucket(daily._min), slots = Math.floor((bucket(daily._max) - first) / step) + 1;
+    const acc = new Float64Array(slots * SERIES.length);
+    let lowest = slots, highest = -1;
+    const lo = state.from === null ? -Infinity : state.from, hi = state.to === null ? Infinity : state.to;
+    const okC = mask.campaigns, c = daily._c, days = daily._days, cols = SERIES.map((n) => daily["_" + n]);
+    for (let i = 0, n = c.length; i < n; i++) {
+      const day = days[i];
+      if (!okC[c[i]] || day < lo || day > hi) continue;
+      const slot = (bucket(day) - first) / step;
+      if (slot < lowest) lowest = slot;
+      if (slot > highest) highest = slot;
+      for (let j = 0; j < SERIES.length; j++) acc[slot * SERIES.length + j] += cols[j][i];
+    }
     const rows = [];
-    if (keys.length) {
-      const step = state.grain === "week" ? 7 : 1;
-      for (let b = keys[0]; b <= keys[keys.length - 1]; b += step) {
-        const acc = sums.get(b) || zero(["contacts", "opens", "clicks", "replies", "bounces"]);
-        for (const n of ["contacts", "opens", "clicks", "replies", "bounces"]) rows.push({ t: b * DAY_MS, series: n, value: acc[n] });
+    for (let slot = lowest; slot <= highest; slot++) {
+      for (let j = 0; j < SERIES.length; j++) {
+        rows.push({ t: (first + slot * step) * DAY_MS, series: SERIES[j], value: acc[slot * SERIES.length + j] });
       }
     }
     return rows;
@@ -323,8 +371,9 @@ wpLoadData().then((D) => {
       if (pWinner !== null && pWinner < 0.05 && rate("reply_rate", a.t) > rate("reply_rate", b.t)) winner = a.ci;
     }
     const col = LEAGUE.find((c) => c[0] === state.sortKey) || LEAGUE[4];
+    for (const r of rows) r.key = col[2](r);
     rows.sort((a, b) => {
-      const x = col[2](a), y = col[2](b);
+      const x = a.key, y = b.key;
       if (x == null && y == null) return a.ci - b.ci;
       if (x == null) return 1;
       if (y == null) return -1;
@@ -405,7 +454,7 @@ wpLoadData().then((D) => {
   function domainsAndCompanies() {
     const dc = D.domain_cells;
     const names = ["contacted", "emails_sent", "replied", "bounced", "positive_replies"];
-    const byDomain = sumCells(dc, names, state.from, state.to, (i) => dc.k[i]);
+    const byDomain = sumCells(dc, names, state.from, state.to, "k");
     const dom = D.domains;
     const bounceRows = [...byDomain.entries()].filter(([, t]) => t.contacted > 0)
       .sort((a, b) => b[1].contacted - a[1].contacted || a[0] - b[0]).slice(0, 15);
@@ -430,20 +479,28 @@ wpLoadData().then((D) => {
   let renders = 0;
   async function update() {
     const started = performance.now();
+    const phases = {};
+    let mark = started;
+    const lap = (name) => { const now = performance.now(); phases[name] = Math.round(now - mark); mark = now; };
     inForce();
-    const byCampaign = sumCells(cells, COUNTS, state.from, state.to, (i) => cells.c[i]);
+    mask = masks();
+    const byCampaign = sumCells(cells, COUNTS, state.from, state.to, "c");
     const t = total(byCampaign, COUNTS);
     const nomatch = t.enrolled === 0;
     $("nomatch").hidden = !nomatch;
     $("panels").hidden = nomatch;
     if (!nomatch) {
       const prevPeriod = previousPeriod();
-      const prev = prevPeriod ? total(sumCells(cells, COUNTS, prevPeriod[0], prevPeriod[1], (i) => cells.c[i]), COUNTS) : null;
+      const prev = prevPeriod ? total(sumCells(cells, COUNTS, prevPeriod[0], prevPeriod[1], "c"), COUNTS) : null;
       tiles(t, prev && prev.enrolled > 0 ? prev : prev ? zero(COUNTS) : null);
+      lap("tiles");
       league(byCampaign);
+      lap("league");
       steps(byCampaign);
+      lap("steps");
       domainsAndCompanies();
-      const byMailbox = sumCells(cells, ["contacted", "bounced"], state.from, state.to, (i) => cells.m[i]);
+      lap("domains");
+      const byMailbox = sumCells(cells, ["contacted", "bounced"], state.from, state.to, "m");
       const mailboxRows = [...byMailbox.entries()].filter(([, a]) => a.contacted > 0).map(([m, a]) => {
         const r = a.bounced / a.contacted;
         return { mailbox: m < 0 ? "(none)" : D.mailboxes[m], contacted: a.contacted, bounced: a.bounced, rate: r,
@@ -462,11 +519,15 @@ wpLoadData().then((D) => {
         ["replied", t.replied], ["replied and interested", t.positive_replies]].map(([stage, value]) => ({
         stage, value, share: t.enrolled ? value / t.enrolled : 0,
         label: fmtInt(value) + (t.enrolled ? ` (${(100 * value / t.enrolled).toFixed(1)} %)` : "") }));
-      await Promise.all([chart("series", seriesRows()), chart("funnel", funnel), chart("mailboxes", mailboxRows)]);
+      const series = seriesRows();
+      lap("series_rows");
+      await Promise.all([chart("series", series), chart("funnel", funnel), chart("mailboxes", mailboxRows)]);
+      lap("charts");
     }
     renders += 1;
     document.body.dataset.renders = String(renders);
     document.body.dataset.renderMs = String(Math.round(performance.now() - started));
+    document.body.dataset.renderPhases = JSON.stringify(phases); // where a render's time went (benchmark)
   }
 
   header();
@@ -483,6 +544,8 @@ wpLoadData().then((D) => {
     document.body.dataset.ready = "1";
     return;
   }
+  columnar(cells, COUNTS);
+  columnar(D.domain_cells, ["contacted", "emails_sent", "replied", "bounced", "positive_replies"]);
   controls();
   $("f-grain").value = state.grain;
   update().then(() => { document.body.dataset.ready = "1"; }, (err) => { console.error(err); });
