@@ -63,3 +63,10 @@ def test_missing_database_is_a_configuration_error(
     assert code == 2
     assert err.count("\n") == 1 and f"No database at {missing}" in err and "Traceback" not in err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_load_dashboard_with_accounts_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["load", "--accounts", "all", "--dashboard", "x.html"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --dashboard and --accounts exclude each other") and err.count("\n") == 1

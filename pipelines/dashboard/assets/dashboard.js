@@ -154,6 +154,7 @@ wpLoadData().then((D) => {
         `<span class="age" id="load-age">${ageText(last)}</span>`
       : `<span id="last-load">No successful load recorded</span>`) +
       `<details><summary>Rows per table</summary><table id="row-counts">${rows}</table></details>`;
+    if (last) setInterval(() => { $("load-age").textContent = ageText(last); }, 60000); // a wall screen stays open
     $("footer").textContent = "Built from the engagement marts of woodpecker-etl; every rate as defined in " +
       "docs/metrics.md. Intervals: 95 % Wilson. Campaigns with fewer than " + S.min_comparable +
       " delivered contacts are not comparable.";
