@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from pipelines.dashboard.stats import two_proportion_p_value, wilson_interval
+
 from .conftest import Account
 from .pages import (
     ACTIVITY_DAY,
@@ -255,3 +257,65 @@ def test_top_companies_equal_company_engagement(page: Any, account: Account) -> 
         )
     }
     assert dict(rows) == expected
+
+
+def test_intervals_and_tests_equal_stats_py(page: Any) -> None:
+    cases = [(0, 1), (1, 1), (3, 10), (10, 100), (57, 684), (999, 1000), (12345, 67890)]
+    for x, n in cases:
+        low, high = page.evaluate(f"wpStats.wilson({x}, {n})")
+        expected = wilson_interval(x, n)
+        assert expected is not None
+        assert low == pytest.approx(expected[0], abs=1e-12) and high == pytest.approx(expected[1], abs=1e-12)
+    assert page.evaluate("wpStats.wilson(0, 0)") is None
+    for x1, n1, x2, n2 in [
+        (30, 200, 15, 200),
+        (132, 523, 125, 684),
+        (5, 50, 5, 50),
+        (0, 10, 0, 10),
+        (1, 3, 2, 9),
+    ]:
+        p = two_proportion_p_value(x1, n1, x2, n2)
+        js = page.evaluate(f"wpStats.twoProportionP({x1}, {n1}, {x2}, {n2})")
+        assert (js is None) == (p is None)
+        if p is not None:
+            assert js == pytest.approx(p, abs=2e-7)  # the page's erfc is accurate to 1.2e-7
+
+
+def test_winner_only_when_significant_and_intervals_shown(page: Any, account: Account) -> None:
+    rows = account.sql(
+        "SELECT campaign_id, replied, contacted - bounced AS delivered, bounced, contacted "
+        "FROM woodpecker.campaign_performance WHERE contacted - bounced >= 50 "
+        "ORDER BY reply_rate DESC, campaign_id"
+    )
+    assert len(rows) >= 2
+    (best, x1, n1, _, _), (_, x2, n2, _, _) = rows[0], rows[1]
+    p = two_proportion_p_value(x1, n1, x2, n2)
+    winners = page.eval_on_selector_all(
+        "#league tbody tr",
+        "rows => rows.filter(r => r.querySelector('.badge.win')).map(r => Number(r.dataset.campaignId))",
+    )
+    assert winners == ([best] if p is not None and p < 0.05 and x1 / n1 > x2 / n2 else [])
+    assert ("Winner:" in page.inner_text("#league-note")) == bool(winners)
+    for cid, replied, delivered, bounced, contacted in rows:
+        low, high = wilson_interval(replied, delivered)  # type: ignore[misc]
+        text = page.inner_text(f"#league tr[data-campaign-id='{cid}'] td[data-col='reply_rate'] .ci")
+        assert text == f"{100 * low:.1f} %–{100 * high:.1f} %"
+        low, high = wilson_interval(bounced, contacted)  # type: ignore[misc]
+        text = page.inner_text(f"#league tr[data-campaign-id='{cid}'] td[data-col='bounce_rate'] .ci")
+        assert text == f"{100 * low:.1f} %–{100 * high:.1f} %"
+
+
+def test_winner_named_when_the_difference_is_significant(page: Any, account: Account) -> None:
+    rows = account.sql(
+        "SELECT campaign_id, replied, contacted - bounced FROM woodpecker.campaign_performance "
+        "WHERE contacted - bounced >= 50 ORDER BY reply_rate DESC, campaign_id"
+    )
+    (best, x1, n1), (worst, x2, n2) = rows[0], rows[-1]
+    p = two_proportion_p_value(x1, n1, x2, n2)
+    assert p is not None and p < 0.05  # the account's best and worst campaigns differ clearly
+    after_render(page, lambda: page.select_option("#f-campaign", [str(best), str(worst)]))
+    winners = page.eval_on_selector_all(
+        "#league tbody tr .badge.win", "badges => badges.map(b => Number(b.closest('tr').dataset.campaignId))"
+    )
+    assert winners == [best]
+    assert "Winner:" in page.inner_text("#league-note")

@@ -45,6 +45,7 @@ wpLoadData().then((D) => {
     if (!(variance > 0)) return null;
     return erfc(Math.abs((x1 / n1 - x2 / n2) / Math.sqrt(variance)) / Math.SQRT2);
   }
+  window.wpStats = { wilson, twoProportionP }; // read by the tests, which compare them with stats.py
 
   // --- the rates of docs/metrics.md, from summed counts ---------------------------------------------
   const ratio = (num, den) => (den > 0 ? num / den : null);
