@@ -62,7 +62,8 @@ CELL_COUNTS = {
     "positive_replies": "COUNT(CASE WHEN e.is_positive_reply THEN 1 END)",
 }
 DOMAIN_COUNTS = ("contacted", "emails_sent", "replied", "bounced", "positive_replies")
-DAILY_COUNTS = ("contacts", "opens", "clicks", "replies", "bounces")
+DAILY_COUNTS = ("contacts", "opens", "clicks", "replies", "bounces",
+                "event_sends", "event_opens", "event_clicks", "event_replies", "event_bounces")  # fmt: skip
 REPORTED = ("reported_prospects", "reported_sent", "reported_replied", "reported_bounced",
             "reported_interested", "delta_enrolled", "delta_emails_sent", "delta_replied",
             "delta_bounced", "delta_interested")  # fmt: skip

@@ -8,17 +8,20 @@ and the unfiltered campaign counts with the simulator's ground truth.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from pipelines.cli import main
 from pipelines.dashboard.stats import two_proportion_p_value, wilson_interval
 
-from .conftest import Account
+from .conftest import Account, copy_database
 from .pages import (
     ACTIVITY_DAY,
     KPIS,
@@ -319,3 +322,46 @@ def test_winner_named_when_the_difference_is_significant(page: Any, account: Acc
     )
     assert winners == [best]
     assert "Winner:" in page.inner_text("#league-note")
+
+
+def _series_totals(page: Any) -> dict[str, float]:
+    return dict(json.loads(page.get_attribute("#chart-series", "data-totals")))
+
+
+def test_activity_series_equals_the_mart(page: Any, account: Account) -> None:
+    sums = (
+        "SELECT SUM(contacts), SUM(opens), SUM(clicks), SUM(replies), SUM(bounces) "
+        "FROM woodpecker.campaign_daily_activity"
+    )
+    names = ("contacts", "opens", "clicks", "replies", "bounces")
+    assert _series_totals(page) == dict(zip(names, account.sql(sums)[0], strict=True))
+    assert not page.is_visible("#source-toggle")  # no webhook events in this account
+    cid = account.sql("SELECT MIN(campaign_id) FROM woodpecker.campaign_daily_activity")[0][0]
+    after_render(page, lambda: page.select_option("#f-campaign", [str(cid)]))
+    assert _series_totals(page) == dict(
+        zip(names, account.sql(f"{sums} WHERE campaign_id = {cid}")[0], strict=True)
+    )
+
+
+def test_webhook_event_series(browser: Any, account: Account, tmp_path: Path) -> None:
+    db = copy_database(account, tmp_path / "events.duckdb")
+    with duckdb.connect(str(db)) as con:  # events as the webhook columns of the mart would hold them
+        con.execute(
+            "UPDATE woodpecker.campaign_daily_activity SET event_sends = 3 * contacts + 1, "
+            "event_opens = opens + 2, event_clicks = clicks, event_replies = replies + 1, event_bounces = bounces "
+            "WHERE campaign_id % 2 = 0"
+        )
+        expected = con.execute(
+            "SELECT SUM(event_sends), SUM(event_opens), SUM(event_clicks), SUM(event_replies), "
+            "SUM(event_bounces) FROM woodpecker.campaign_daily_activity"
+        ).fetchone()
+    assert main(["dashboard", "--export", str(tmp_path / "events.html"), "--duckdb-path", str(db)]) == 0
+    page, watched = open_page(browser, (tmp_path / "events.html").as_uri())
+    assert page.is_visible("#source-toggle")
+    after_render(page, lambda: page.select_option("#f-source", "events"))
+    names = ("sends", "opens", "clicks", "replies", "bounces")
+    assert _series_totals(page) == dict(zip(names, expected, strict=True))
+    assert drawn_marks(page, "series", "line") == 5
+    assert "webhook events" in page.inner_text("#series-note")
+    assert watched.errors == []
+    page.close()

@@ -62,7 +62,7 @@ wpLoadData().then((D) => {
 
   // --- filters ----------------------------------------------------------------------------------
   const state = { from: null, to: null, campaigns: new Set(), statuses: new Set(), mailboxes: new Set(),
-    grain: "week", sortKey: "replied", sortDir: -1 };
+    grain: "week", events: false, sortKey: "replied", sortDir: -1 };
   const C = D.campaigns || { id: [], name: [], status: [] };
   const cells = D.cells || { c: [], m: [], d: [] };
   let lastDay = -Infinity; // the latest day with data: presets count back from it, not from the clock
@@ -178,6 +178,8 @@ wpLoadData().then((D) => {
     on($("f-from"), () => { state.from = dayOf($("f-from").value); update(); });
     on($("f-to"), () => { state.to = dayOf($("f-to").value); update(); });
     $("f-grain").addEventListener("change", () => { state.grain = $("f-grain").value; update(); });
+    $("f-source").addEventListener("change", () => { state.events = $("f-source").value === "events"; update(); });
+    $("source-toggle").hidden = !EVENT_SERIES.some((n) => D.daily[n].some((v) => v > 0));
     for (const b of $("presets").querySelectorAll("button")) {
       b.addEventListener("click", () => {
         const n = Number(b.dataset.days);
@@ -257,7 +259,7 @@ wpLoadData().then((D) => {
         x: { field: "t", type: "temporal", scale: { type: "utc" }, title: null, axis: { format: "%b %d" } },
         y: { field: "value", type: "quantitative", title: "memberships" },
         color: { field: "series", type: "nominal", title: null,
-          sort: ["contacts", "opens", "clicks", "replies", "bounces"] },
+          sort: ["contacts", "sends", "opens", "clicks", "replies", "bounces"] },
         tooltip: [{ field: "t", type: "temporal", scale: { type: "utc" }, format: "%Y-%m-%d", title: "from" },
           { field: "series" }, { field: "value", type: "quantitative", format: "," }],
       },
@@ -304,16 +306,20 @@ wpLoadData().then((D) => {
     await views[name].data("table", rows).runAsync();
   }
 
-  const SERIES = ["contacts", "opens", "clicks", "replies", "bounces"];
+  // List-based columns (last activity per prospect) and, with webhooks, event counts (docs/metrics.md).
+  const LIST_SERIES = ["contacts", "opens", "clicks", "replies", "bounces"];
+  const EVENT_SERIES = ["event_sends", "event_opens", "event_clicks", "event_replies", "event_bounces"];
+  const seriesLabel = (name) => (name === "event_sends" ? "sends" : name.replace("event_", ""));
   function seriesRows() {
     const daily = D.daily;
+    const SERIES = state.events ? EVENT_SERIES : LIST_SERIES;
     const weekly = state.grain === "week";
     const step = weekly ? 7 : 1;
     const bucket = (day) => (weekly ? day - ((((day + 3) % 7) + 7) % 7) : day);
     if (!daily._days) {
       daily._c = Int32Array.from(daily.c);
       daily._days = Int32Array.from(daily.d);
-      for (const n of SERIES) daily["_" + n] = Float64Array.from(daily[n]);
+      for (const n of [...LIST_SERIES, ...EVENT_SERIES]) daily["_" + n] = Float64Array.from(daily[n]);
       daily._min = daily.d.reduce((a, b) => Math.min(a, b), Infinity);
       daily._max = daily.d.reduce((a, b) => Math.max(a, b), -Infinity);
     }
@@ -331,12 +337,15 @@ wpLoadData().then((D) => {
       if (slot > highest) highest = slot;
       for (let j = 0; j < SERIES.length; j++) acc[slot * SERIES.length + j] += cols[j][i];
     }
-    const rows = [];
+    const rows = [], totals = {};
     for (let slot = lowest; slot <= highest; slot++) {
       for (let j = 0; j < SERIES.length; j++) {
-        rows.push({ t: (first + slot * step) * DAY_MS, series: SERIES[j], value: acc[slot * SERIES.length + j] });
+        const value = acc[slot * SERIES.length + j], series = seriesLabel(SERIES[j]);
+        rows.push({ t: (first + slot * step) * DAY_MS, series, value });
+        totals[series] = (totals[series] || 0) + value;
       }
     }
+    $("chart-series").dataset.totals = JSON.stringify(totals);
     return rows;
   }
 
@@ -513,8 +522,11 @@ wpLoadData().then((D) => {
         `${(100 * S.bounce_flag_rate).toFixed(0)} % threshold. ` +
         (flagged.length ? `Above it: ${flagged.join(", ")}.` : "No mailbox is above it.");
       $("chart-mailboxes").dataset.flagged = flagged.join(",");
-      $("series-note").textContent = "campaign_daily_activity: prospects whose last send, observed open or click, " +
-        "attributed reply or bounce fell in the period (an under-count of events, docs/metrics.md)." +
+      $("series-note").textContent = (state.events
+        ? "campaign_daily_activity, webhook events: every email sent, first open of an email, click, reply and " +
+          "bounce, since the subscription started."
+        : "campaign_daily_activity: prospects whose last send, observed open or click, attributed reply or " +
+          "bounce fell in the period (an under-count of events, docs/metrics.md).") +
         (state.mailboxes.size ? " This mart has no mailbox column: with a mailbox filter it shows the selected " +
           "campaigns with all their mailboxes." : "");
       const funnel = [["enrolled", t.enrolled], ["contacted", t.contacted], ["opened or clicked", t.unique_opened_or_clicked],
