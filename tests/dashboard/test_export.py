@@ -348,7 +348,8 @@ def test_webhook_event_series(browser: Any, account: Account, tmp_path: Path) ->
     with duckdb.connect(str(db)) as con:  # events as the webhook columns of the mart would hold them
         con.execute(
             "UPDATE woodpecker.campaign_daily_activity SET event_sends = 3 * contacts + 1, "
-            "event_opens = opens + 2, event_clicks = clicks, event_replies = replies + 1, event_bounces = bounces "
+            "event_opens = opens + 2, event_clicks = clicks, event_replies = replies + 1, "
+            "event_bounces = bounces "
             "WHERE campaign_id % 2 = 0"
         )
         expected = con.execute(
