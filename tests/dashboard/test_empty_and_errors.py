@@ -29,7 +29,7 @@ def test_database_without_engagement_tables(
     assert page.is_visible("#empty") and not page.is_visible("#panels") and not page.is_visible("#filters")
     assert "No data yet" in page.inner_text("#empty")
     assert "woodpecker-etl load" in page.inner_text("#empty-reason")
-    assert "No successful load recorded" in page.inner_text("#freshness")
+    assert "No load recorded in this database" in page.inner_text("#freshness")
     assert watched.errors == []
     page.close()
 

@@ -153,7 +153,7 @@ wpLoadData().then((D) => {
     $("freshness").innerHTML = (last
       ? `Last successful load <span id="last-load">${esc(last.replace("T", " ").slice(0, 19))} UTC</span> · ` +
         `<span class="age" id="load-age">${ageText(last)}</span>`
-      : `<span id="last-load">No successful load recorded</span>`) +
+      : `<span id="last-load">No load recorded in this database</span>`) +
       `<details><summary>Rows per table</summary><table id="row-counts">${rows}</table></details>`;
     if (last) setInterval(() => { $("load-age").textContent = ageText(last); }, 60000); // a wall screen stays open
     $("footer").textContent = "Built from the engagement marts of woodpecker-etl; every rate as defined in " +
