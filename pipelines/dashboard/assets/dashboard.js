@@ -268,13 +268,15 @@ wpLoadData().then((D) => {
       height: 190,
       encoding: {
         y: { field: "stage", type: "nominal", sort: null, title: null },
-        x: { field: "value", type: "quantitative", title: "memberships" },
+        x: { field: "value", type: "quantitative", title: "memberships", axis: { format: "~s", tickCount: 6 } },
       },
       layer: [
         { mark: { type: "bar", color: "#2563eb" },
           encoding: { tooltip: [{ field: "stage" }, { field: "value", format: "," }, { field: "share", format: ".1%" }] } },
         { mark: { type: "text", align: "left", dx: 4, fontSize: 11 },
           encoding: { text: { field: "label" } } },
+        // an invisible point past the longest bar leaves room for its label
+        { mark: { type: "point", opacity: 0 }, encoding: { x: { field: "pad", type: "quantitative" } } },
       ],
     }),
     mailboxes: Object.assign({}, base, {
@@ -531,7 +533,7 @@ wpLoadData().then((D) => {
           "campaigns with all their mailboxes." : "");
       const funnel = [["enrolled", t.enrolled], ["contacted", t.contacted], ["opened or clicked", t.unique_opened_or_clicked],
         ["replied", t.replied], ["replied and interested", t.positive_replies]].map(([stage, value]) => ({
-        stage, value, share: t.enrolled ? value / t.enrolled : 0,
+        stage, value, share: t.enrolled ? value / t.enrolled : 0, pad: t.enrolled * 1.3,
         label: fmtInt(value) + (t.enrolled ? ` (${(100 * value / t.enrolled).toFixed(1)} %)` : "") }));
       const series = seriesRows();
       lap("series_rows");
