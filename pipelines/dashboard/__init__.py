@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .. import settings
-from ..exit_codes import ExitCode
+from ..exit_codes import CliError, ExitCode
 from .marts import MartSource
 
 DEFAULT_PORT = 8790
@@ -36,7 +36,13 @@ def export(source: MartSource, path: str | Path) -> tuple[Path, int, float]:
     from .page import render, write_atomically
 
     started = time.perf_counter()
-    target = write_atomically(path, render(build_payload(source)))
+    page = render(build_payload(source))
+    try:
+        target = write_atomically(path, page)
+    except OSError as exc:
+        raise CliError(
+            f"Cannot write the dashboard to {path}: {exc.strerror or exc}.", ExitCode.CONFIGURATION
+        ) from exc
     return target, target.stat().st_size, time.perf_counter() - started
 
 

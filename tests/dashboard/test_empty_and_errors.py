@@ -70,3 +70,15 @@ def test_load_dashboard_with_accounts_is_refused(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: --dashboard and --accounts exclude each other") and err.count("\n") == 1
+
+
+def test_unwritable_export_path_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "fresh.duckdb"
+    duckdb.connect(str(db)).close()
+    (tmp_path / "a-file").write_text("x")
+    code = main(["dashboard", "--export", str(tmp_path / "a-file" / "d.html"), "--duckdb-path", str(db)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: Cannot write the dashboard to") and err.count("\n") == 1
