@@ -59,10 +59,18 @@ def run(args: argparse.Namespace) -> int:
 
     source = source_from_args(args)
     vega_bundle()  # a missing extra is one clear line before anything else
+    source.check()
     if args.export:
         print(export_line(*export(source, args.export)))
         return int(ExitCode.OK)
-    from .server import serve
+    try:
+        import uvicorn  # noqa: F401  (the live server's one extra dependency)
+
+        from .server import serve
+    except ImportError as exc:
+        from .charts_bundle import INSTALL_HINT
+
+        raise CliError(INSTALL_HINT, ExitCode.CONFIGURATION) from exc
 
     def ready(url: str) -> None:
         print(f"Dashboard on {url} (read-only, {source.label}; Ctrl-C stops)", flush=True)

@@ -88,6 +88,15 @@ class MartSource:
             return f"{Path(self.duckdb_path).name} · {self.dataset}"
         return f"{self.destination} · {self.dataset}"
 
+    def check(self) -> None:
+        """Raise `CliError` (exit code 2) when the DuckDB file to read does not exist."""
+        if self.destination in settings.DUCKDB_FILE_DESTINATIONS and not Path(self.duckdb_path).is_file():
+            raise CliError(
+                f"No database at {self.duckdb_path}: run `woodpecker-etl load` (or `make demo`) first, "
+                "or pass --duckdb-path.",
+                ExitCode.CONFIGURATION,
+            )
+
     @contextlib.contextmanager
     def session(self) -> Iterator[tuple[Query, Callable[[str], str], set[str]]]:
         """One read-only session: a query function, a table-name qualifier and the dataset's tables.
@@ -98,12 +107,7 @@ class MartSource:
         if self.destination in settings.DUCKDB_FILE_DESTINATIONS:
             import duckdb
 
-            if not Path(self.duckdb_path).is_file():
-                raise CliError(
-                    f"No database at {self.duckdb_path}: run `woodpecker-etl load` (or `make demo`) first, "
-                    "or pass --duckdb-path.",
-                    ExitCode.CONFIGURATION,
-                )
+            self.check()
             con = duckdb.connect(self.duckdb_path, read_only=True)
             try:
                 tables = {

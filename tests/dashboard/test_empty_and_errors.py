@@ -82,3 +82,12 @@ def test_unwritable_export_path_is_a_configuration_error(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: Cannot write the dashboard to") and err.count("\n") == 1
+
+
+def test_live_app_without_a_database_does_not_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nothing.duckdb"
+    assert main(["dashboard", "--port", "0", "--duckdb-path", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"No database at {missing}" in err and err.count("\n") == 1
