@@ -48,3 +48,7 @@ def test_postgres_payload_equals_duckdb(
     marts = {name: rows for name, rows in duck["freshness"]["tables"] if name in MARTS}
     assert {name: rows for name, rows in pg["freshness"]["tables"] if name in MARTS} == marts
     assert pg["freshness"]["last_load_at"] is not None
+    # a machine that never ran the load (no local pipeline state) reads the same warehouse
+    fresh = build_payload(MartSource(destination="postgres", pipelines_dir=str(tmp_path / "elsewhere")))
+    for key in COMPARED:
+        assert fresh[key] == pg[key], key
