@@ -366,3 +366,16 @@ def test_webhook_event_series(browser: Any, account: Account, tmp_path: Path) ->
     assert "webhook events" in page.inner_text("#series-note")
     assert watched.errors == []
     page.close()
+
+
+def test_address_pins_the_period_for_a_wall_screen(browser: Any, account: Account) -> None:
+    page, watched = open_page(browser, account.html.as_uri() + "#days=30&grain=day")
+    last = account.sql(f"SELECT MAX({ACTIVITY_DAY}) FROM woodpecker.campaign_prospect_engagement AS e")[0][0]
+    assert tiles(page) == expected_kpis(
+        account, f"{ACTIVITY_DAY} BETWEEN DATE '{last}' - 29 AND DATE '{last}'"
+    )
+    assert page.input_value("#f-from") == str(last - datetime.timedelta(days=29))
+    assert page.input_value("#f-grain") == "day"
+    assert page.query_selector_all("[data-change]")  # changes against the previous 30 days are shown
+    assert watched.errors == []
+    page.close()

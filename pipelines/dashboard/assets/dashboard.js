@@ -181,14 +181,7 @@ wpLoadData().then((D) => {
     $("f-source").addEventListener("change", () => { state.events = $("f-source").value === "events"; update(); });
     $("source-toggle").hidden = !EVENT_SERIES.some((n) => D.daily[n].some((v) => v > 0));
     for (const b of $("presets").querySelectorAll("button")) {
-      b.addEventListener("click", () => {
-        const n = Number(b.dataset.days);
-        state.from = n && isFinite(lastDay) ? lastDay - n + 1 : null;
-        state.to = n && isFinite(lastDay) ? lastDay : null;
-        $("f-from").value = state.from === null ? "" : isoDay(state.from);
-        $("f-to").value = state.to === null ? "" : isoDay(state.to);
-        update();
-      });
+      b.addEventListener("click", () => { lastDays(Number(b.dataset.days)); update(); });
     }
     $("f-clear").addEventListener("click", () => {
       for (const id of ["f-campaign", "f-status", "f-mailbox"]) for (const o of $(id).options) o.selected = false;
@@ -196,6 +189,19 @@ wpLoadData().then((D) => {
       Object.assign(state, { from: null, to: null, campaigns: new Set(), statuses: new Set(), mailboxes: new Set() });
       update();
     });
+  }
+  function lastDays(n) { // the n days up to the latest day with data (0: all dates)
+    state.from = n > 0 && isFinite(lastDay) ? lastDay - n + 1 : null;
+    state.to = n > 0 && isFinite(lastDay) ? lastDay : null;
+    $("f-from").value = state.from === null ? "" : isoDay(state.from);
+    $("f-to").value = state.to === null ? "" : isoDay(state.to);
+  }
+  // A wall screen can pin its view in the address: dashboard.html#days=30&grain=day
+  function fromAddress() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const days = Number(params.get("days"));
+    if (Number.isInteger(days) && days > 0) lastDays(days);
+    if (params.get("grain") === "day" || params.get("grain") === "week") state.grain = params.get("grain");
   }
   function inForce() {
     const names = [...state.campaigns].map((i) => C.name[i]);
@@ -563,6 +569,7 @@ wpLoadData().then((D) => {
   columnar(cells, COUNTS);
   columnar(D.domain_cells, ["contacted", "emails_sent", "replied", "bounced", "positive_replies"]);
   controls();
+  fromAddress();
   $("f-grain").value = state.grain;
   update().then(() => { document.body.dataset.ready = "1"; }, (err) => { console.error(err); });
 }).catch((err) => { console.error(err); });
