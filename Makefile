@@ -6,13 +6,13 @@ BIN    := $(VENV)/bin
 DBT_VENV ?= .venv-dbt
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: install venv dbt-venv demo test lint unit bench soak clean
+.PHONY: install venv dbt-venv browser demo test lint unit bench soak clean
 
-# What running woodpecker-etl (and the demo) needs: the package and its runtime dependencies.
+# What running woodpecker-etl and the demo needs: the package, its runtime dependencies and the dashboard.
 $(BIN)/woodpecker-etl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[dashboard]'
 	@touch $@
 
 # Everything `make test` needs besides: pytest, linters, the notebook and Dagster extras.
@@ -34,21 +34,34 @@ $(DBT_VENV)/bin/dbt: pyproject.toml
 
 dbt-venv: $(DBT_VENV)/bin/dbt
 
+# The dashboard's browser tests drive the distribution's Chromium (Playwright cannot download its own here).
+CHROMIUM := $(firstword $(wildcard /usr/bin/chromium-headless-shell /usr/bin/chromium))
+browser:
+ifeq ($(CHROMIUM),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null; \
+	else \
+		echo "The browser tests need Chromium: run 'sudo apt-get install chromium-headless-shell' (or install chromium), then make test again."; \
+		exit 1; \
+	fi
+endif
+
 demo: install
 	$(BIN)/woodpecker-etl demo
+	$(BIN)/woodpecker-etl dashboard --export woodpecker_demo.html --duckdb-path woodpecker_demo.duckdb
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: venv dbt-venv
+unit: venv dbt-venv browser
 	$(BIN)/pytest -q
 
 test: lint unit
 
 clean:
-	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker.duckdb
+	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker_demo.html woodpecker.duckdb
 
 bench: venv
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

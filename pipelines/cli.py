@@ -124,6 +124,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.status(args)
     if args.command == "push":
         return commands.push(args)
+    if args.command == "dashboard":
+        from . import dashboard
+
+        return dashboard.run(args)
     return commands.demo(args)
 
 

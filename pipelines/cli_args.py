@@ -239,6 +239,12 @@ def _add_load_parser(commands: Any) -> None:
         metavar="PATH",
         help="also write the run summary as JSON to PATH, whose directory must exist (default: not written)",
     )
+    load.add_argument(
+        "--dashboard",
+        default=None,
+        metavar="PATH.html",
+        help="after a successful load, export the dashboard to PATH.html (default: none)",
+    )
     _add_destination_args(load)
     _add_lock_timeout_arg(load)
 
@@ -309,6 +315,27 @@ def _add_demo_parser(commands: Any) -> None:
     demo.add_argument(
         "--duckdb-path", default=settings.DEMO_DUCKDB_PATH, help="DuckDB file the demo writes (created)"
     )
+
+
+def _add_dashboard_parser(commands: Any) -> None:
+    dashboard = _command(
+        commands,
+        "dashboard",
+        help="serve the engagement dashboard or --export it",
+        description="Serve the engagement dashboard over the loaded marts on http://HOST:PORT (read-only), "
+        "or write it as one self-contained HTML file with --export (docs/dashboard.md).",
+    )
+    dashboard.add_argument(
+        "--export", default=None, metavar="PATH.html", help="write one offline HTML file instead of serving"
+    )
+    dashboard.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    dashboard.add_argument(
+        "--port",
+        type=port_number,
+        default=settings.DASHBOARD_PORT,
+        help="port to listen on (0: any free one)",
+    )
+    _add_destination_args(dashboard)
 
 
 def _add_webhooks_parser(commands: Any) -> None:
@@ -401,6 +428,7 @@ def build_parser(version: str = "") -> argparse.ArgumentParser:
     _add_accounts_args(status, "show", workers=False)
     _add_destination_args(status)
     _add_push_parser(commands)
+    _add_dashboard_parser(commands)
     _add_demo_parser(commands)
     _add_webhooks_parser(commands)
     return parser

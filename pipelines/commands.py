@@ -114,10 +114,21 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
 
 
 def load(args: argparse.Namespace) -> int:
-    """`woodpecker-etl load`."""
+    """`woodpecker-etl load` (then `--dashboard PATH.html`: the dashboard exported from the new marts)."""
     if getattr(args, "accounts", None):
+        if getattr(args, "dashboard", None):
+            raise CliError(
+                "--dashboard and --accounts exclude each other: export each account's dashboard with "
+                "`woodpecker-etl dashboard --export PATH.html --dataset woodpecker_<account>`.",
+                ExitCode.CONFIGURATION,
+            )
         return execute_accounts(args)
-    return execute_load(options_from_args(args), summary_json=args.summary_json)
+    code = execute_load(options_from_args(args), summary_json=args.summary_json)
+    if code == ExitCode.OK and getattr(args, "dashboard", None):
+        from .dashboard import export, export_line, source_from_args
+
+        print(export_line(*export(source_from_args(args), args.dashboard)))
+    return code
 
 
 def select_command_accounts(args: argparse.Namespace) -> tuple[list[str], list[Account]]:

@@ -49,6 +49,7 @@ SOURCE_TABLES: Final = (
 
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780
+DASHBOARD_PORT: Final = 8790
 WEBHOOK_HOST: Final = "127.0.0.1"
 WEBHOOK_TOKEN_ENV: Final = "WOODPECKER_WEBHOOK_TOKEN"
 WEBHOOK_MAX_BODY_BYTES: Final = 5 * 1024 * 1024
