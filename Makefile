@@ -55,8 +55,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs in parallel processes (pytest-xdist): most tests wait on HTTP or a database, not the CPU.
+TEST_WORKERS ?= 3
 unit: venv dbt-venv browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test: lint unit
 

@@ -105,6 +105,10 @@ def check_paths(args: argparse.Namespace) -> None:
         _writable_dir("--summary-json", Path(summary_json), created)
     destination = getattr(args, "destination", settings.DESTINATION)
     path = getattr(args, "duckdb_path", None)
+    if args.command == "demo" and path:  # the demo replaces only a file it made: its own rule says why not
+        from .demo import check_demo_target
+
+        check_demo_target(path)
     if args.command in WRITING_COMMANDS and path and destination in settings.DUCKDB_FILE_DESTINATIONS:
         _writable_dir("--duckdb-path", Path(path), created)
 

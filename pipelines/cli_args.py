@@ -52,22 +52,11 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_seconds(text: str) -> float:
-    """A number of seconds, 0 or more (argparse type)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
-    return seconds
-
-
 def _add_lock_timeout_arg(parser: argparse.ArgumentParser) -> None:
     """`--lock-timeout` of the commands that write to the DuckDB file."""
     parser.add_argument(
         "--lock-timeout",
-        type=non_negative_seconds,
+        type=float,
         default=None,
         metavar="SECONDS",
         help="wait this long for other processes to close the DuckDB file "

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+# dlt keeps pipelines it is given no directory for in its data dir (~/.dlt by default). Each test process
+# (each pytest-xdist worker) gets its own, so parallel workers never share a pipeline's local state and
+# the suite leaves nothing in the home directory.
+os.environ["DLT_DATA_DIR"] = tempfile.mkdtemp(
+    prefix=f"woodpecker-etl-dlt-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+)
 
 from simulator import Simulator, SimulatorConfig
+
+atexit.register(shutil.rmtree, os.environ["DLT_DATA_DIR"], ignore_errors=True)
 
 SMALL = {"seed": 7, "prospects": 600, "campaigns": 6}
 

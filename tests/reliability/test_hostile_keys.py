@@ -59,7 +59,7 @@ MORE_REFUSED = [
     f"{KEY}\x7f",
     "   ",
 ]
-HOOK_URL = "http://127.0.0.1:9/hooks/t0ken"
+HOOK_URL = "http://127.0.0.1:9/hooks/hostile-key-t0ken-0123"
 EVENT = "prospect_replied"
 DEBUG = {"RUNTIME__LOG_LEVEL": "DEBUG", "SOURCES__WOODPECKER__BACKOFF_FACTOR": "0"}
 
