@@ -16,13 +16,13 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import dlt
-from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import DltResource
 
 from . import settings
 from .arrow_batches import JSON_AS_ARROW_TEXT_FILTER, typed_batches
+from .campaign_details import campaign_table_rows, details_refresh_due, read_campaign_details
 from .client import WoodpeckerClient
-from .errors import ApiError, ConfigurationError
+from .errors import ConfigurationError
 from .helpers import (
     RunContext,
     SourceOptions,
@@ -34,7 +34,7 @@ from .helpers import (
     row_hash,
     utc_now,
 )
-from .normalise import campaign_details_fields, flatten_steps, normalise_campaign, normalise_stats
+from .normalise import normalise_campaign, normalise_stats
 from .paging import Row
 from .progress import RunStats
 from .scans import activity_rows, membership_pages, prospect_pages
@@ -42,13 +42,11 @@ from .schema import (
     CAMPAIGN_PROSPECTS_COLUMNS,
     CAMPAIGN_PROSPECTS_SPEC,
     CAMPAIGN_STATS_COLUMNS,
-    CAMPAIGN_STEP_VERSIONS_COLUMNS,
-    CAMPAIGN_STEPS_COLUMNS,
-    CAMPAIGNS_COLUMNS,
     PROSPECT_CLICKS_COLUMNS,
     PROSPECT_OPENS_COLUMNS,
     PROSPECTS_COLUMNS,
     PROSPECTS_SPEC,
+    merge_hints,
 )
 from .webhook_events import webhook_events_resource
 
@@ -132,16 +130,6 @@ def woodpecker_source(
     )
 
 
-def _merge_hints(columns: TTableSchemaColumns, primary_key: Sequence[str]) -> dict[str, Any]:
-    return {
-        "write_disposition": "merge",
-        "primary_key": list(primary_key),
-        "columns": columns,
-        "file_format": "parquet",
-        "max_table_nesting": 0,
-    }
-
-
 # -- campaigns ----------------------------------------------------------------------------------------
 
 
@@ -161,7 +149,7 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
     ctx.begin(settings.CAMPAIGNS)
     state = dlt.current.resource_state()
     known: MutableMapping[str, Any] = state.setdefault("details", {})
-    refresh_all = _details_refresh_due(ctx, state)
+    refresh_all = details_refresh_due(ctx, state)
     raw_rows, answer = ctx.campaign_list(settings.CAMPAIGNS)
     rows: list[Row] = []
     for raw in raw_rows:
@@ -172,12 +160,12 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
         if changed:
             ctx.changed_campaigns.add(campaign_id)
         if changed or refresh_all:
-            fields, steps, versions = _campaign_details(ctx, campaign_id)
+            fields, steps, versions = read_campaign_details(ctx, campaign_id)
             known[str(campaign_id)] = {"hash": fingerprint, "fields": fields}
             if steps:
-                yield _to_table(settings.CAMPAIGN_STEPS, steps)
+                yield campaign_table_rows(settings.CAMPAIGN_STEPS, steps)
             if versions:
-                yield _to_table(settings.CAMPAIGN_STEP_VERSIONS, versions)
+                yield campaign_table_rows(settings.CAMPAIGN_STEP_VERSIONS, versions)
         else:
             fields = previous.get("fields") or {}
         rows.append({**normalise_campaign(raw, answer.fetched_at), **fields})
@@ -186,75 +174,17 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
         del known[stale]
     if rows:
         ctx.client.stats.add_rows(settings.CAMPAIGNS, len(rows))
-        yield _to_table(settings.CAMPAIGNS, rows)
+        yield campaign_table_rows(settings.CAMPAIGNS, rows)
     if refresh_all:
         state["details_refreshed_at"] = answer.fetched_at
     # the list may have been read by another resource earlier in the run: its rows carry that fetch time
     record_full_scan(settings.CAMPAIGNS, answer.fetched_at, consistent=True)
 
 
-def _details_refresh_due(ctx: RunContext, state: Mapping[str, Any]) -> bool:
-    if ctx.options.reconcile is not None:
-        return ctx.options.reconcile
-    last = as_datetime(state.get("details_refreshed_at"))
-    if last is None:
-        return True
-    return (utc_now() - last).total_seconds() >= ctx.options.reconcile_every_days * 86400
-
-
-def _campaign_details(ctx: RunContext, campaign_id: int) -> tuple[dict[str, Any], list[Row], list[Row]]:
-    """v2 fields for the campaign row plus step and version rows; 404/409 become a status, not an error."""
-    try:
-        answer = ctx.client.campaign_details(campaign_id, settings.CAMPAIGNS)
-    except ApiError as exc:
-        if exc.status == 409 and exc.code == settings.UNSUPPORTED_CAMPAIGN_TYPE:
-            status = "UNSUPPORTED"
-        elif exc.status == 404:
-            status = "NOT_FOUND"
-        else:
-            raise
-        logger.info("Campaign %s: v2 details %s (%s)", campaign_id, status, exc.api_message)
-        return {"details_status": status, "details_error": exc.api_message or exc.code}, [], []
-    details = answer.body if isinstance(answer.body, Mapping) else {}
-    steps, versions = flatten_steps(campaign_id, details, answer.fetched_at)
-    return campaign_details_fields(details), steps, versions
-
-
-TABLE_HINTS: dict[str, tuple[TTableSchemaColumns, list[str], str | None]] = {
-    settings.CAMPAIGNS: (CAMPAIGNS_COLUMNS, ["id"], None),
-    settings.CAMPAIGN_STEPS: (CAMPAIGN_STEPS_COLUMNS, ["campaign_id", "step_id"], "campaign_id"),
-    settings.CAMPAIGN_STEP_VERSIONS: (
-        CAMPAIGN_STEP_VERSIONS_COLUMNS,
-        ["campaign_id", "step_id", "version_id"],
-        "campaign_id",
-    ),
-}
-
-
-def _to_table(table: str, rows: list[Row]) -> Any:
-    """Rows for one of the three tables the `campaigns` resource writes, with that table's hints.
-
-    Steps and versions carry `merge_key="campaign_id"`: a re-read campaign's steps replace its old ones.
-    """
-    columns, primary_key, merge_key = TABLE_HINTS[table]
-    return dlt.mark.with_hints(
-        rows,
-        dlt.mark.make_hints(
-            table_name=table,
-            write_disposition="merge",
-            primary_key=primary_key,
-            merge_key=merge_key or "",
-            columns=columns,
-            file_format="parquet",
-        ),
-        create_table_variant=True,
-    )
-
-
 # -- prospects ----------------------------------------------------------------------------------------
 
 
-@dlt.resource(name=settings.PROSPECTS, **_merge_hints(PROSPECTS_COLUMNS, ["id"]))
+@dlt.resource(name=settings.PROSPECTS, **merge_hints(PROSPECTS_COLUMNS, ["id"]))
 def prospects(ctx: RunContext) -> Iterator[Any]:
     """Prospects: a full scan on the first and on reconcile runs, else the change streams."""
     ctx.begin(settings.PROSPECTS)
@@ -269,7 +199,7 @@ def prospects(ctx: RunContext) -> Iterator[Any]:
 
 @dlt.resource(
     name=settings.CAMPAIGN_PROSPECTS,
-    **_merge_hints(CAMPAIGN_PROSPECTS_COLUMNS, ["campaign_id", "prospect_id"]),
+    **merge_hints(CAMPAIGN_PROSPECTS_COLUMNS, ["campaign_id", "prospect_id"]),
 )
 def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
     """Campaign memberships from `prospects?campaigns_id=<all campaigns>`, key (campaign_id, prospect_id).
@@ -289,7 +219,7 @@ def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
 
 @dlt.resource(
     name=settings.PROSPECT_OPENS,
-    **_merge_hints(PROSPECT_OPENS_COLUMNS, ["prospect_id", "campaign_id", "opened_at"]),
+    **merge_hints(PROSPECT_OPENS_COLUMNS, ["prospect_id", "campaign_id", "opened_at"]),
 )
 def prospect_opens(ctx: RunContext) -> Iterator[list[Row]]:
     """Last open per (prospect, campaign) as observed each run: `activity=OPENED`, `diff=last_opened>`."""
@@ -299,7 +229,7 @@ def prospect_opens(ctx: RunContext) -> Iterator[list[Row]]:
 
 @dlt.resource(
     name=settings.PROSPECT_CLICKS,
-    **_merge_hints(PROSPECT_CLICKS_COLUMNS, ["prospect_id", "campaign_id", "url", "clicked_at"]),
+    **merge_hints(PROSPECT_CLICKS_COLUMNS, ["prospect_id", "campaign_id", "url", "clicked_at"]),
 )
 def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
     """Last click per (prospect, campaign, url) seen each run: `activity=CLICKED`, `diff=last_clicked>`."""
@@ -311,7 +241,7 @@ def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
 
 
 @dlt.resource(
-    name=settings.CAMPAIGN_STATS, **_merge_hints(CAMPAIGN_STATS_COLUMNS, ["campaign_id", "captured_at"])
+    name=settings.CAMPAIGN_STATS, **merge_hints(CAMPAIGN_STATS_COLUMNS, ["campaign_id", "captured_at"])
 )
 def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
     """Vendor statistics, one request per campaign (`campaign_list?id=<id>` → `stats`), snapshot per run.

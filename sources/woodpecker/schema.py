@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
 from . import settings
@@ -152,3 +155,22 @@ WEBHOOK_EVENTS_COLUMNS: TTableSchemaColumns = {
     **_cols(occurred_at="timestamp", email="text", url="text", firm_id="bigint"),
     **_cols(received_at="timestamp", payload="json"),
 }
+
+
+def merge_hints(columns: TTableSchemaColumns, primary_key: Sequence[str]) -> dict[str, Any]:
+    """`dlt.resource` arguments of a table that merges on `primary_key`, written as parquet, not nested.
+
+    Args:
+        columns: The table's column hints.
+        primary_key: The columns of its primary key.
+
+    Returns:
+        Keyword arguments for `dlt.resource`.
+    """
+    return {
+        "write_disposition": "merge",
+        "primary_key": list(primary_key),
+        "columns": columns,
+        "file_format": "parquet",
+        "max_table_nesting": 0,
+    }
