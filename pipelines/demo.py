@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from simulator import Simulator, SimulatorConfig
+from transforms.quoting import quote
 
 from . import settings
 from .commands import execute_load
@@ -84,7 +85,7 @@ def _not_the_demos(path: Path, dataset: str) -> str | None:
             return f"it holds tables the demo did not write ({', '.join(foreign[:3])})"
         if extra := sorted(schemas - own - set(BUILTIN_SCHEMAS)):
             return f"it holds schemas the demo did not write ({', '.join(extra[:3])})"
-        state = f'"{dataset}"._dlt_pipeline_state'
+        state = f"{quote(dataset)}._dlt_pipeline_state"
         if (dataset, "_dlt_pipeline_state") in tables:
             names = {n for (n,) in con.sql(f"SELECT DISTINCT pipeline_name FROM {state}").fetchall()}
             if names - {settings.DEMO_PIPELINE_NAME}:

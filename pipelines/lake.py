@@ -23,7 +23,7 @@ import dlt
 import duckdb
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 
-from transforms.inputs import quote
+from transforms.quoting import literal, quote
 from transforms.runner import BuildReport, build_models
 
 from . import settings
@@ -32,10 +32,6 @@ from . import settings
 def is_lake(pipeline: dlt.Pipeline) -> bool:
     """Whether the pipeline loads into files rather than a SQL database."""
     return pipeline.destination is not None and pipeline.destination.destination_name == "filesystem"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def lake_files(pipeline: dlt.Pipeline) -> dict[str, list[str]]:
@@ -68,7 +64,7 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, pipeline: dlt.Pipeline) -> list
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
     tables = lake_files(pipeline)
     for table, files in tables.items():
-        paths = ", ".join(_literal(f) for f in files)
+        paths = ", ".join(literal(f) for f in files)
         conn.execute(
             f"CREATE OR REPLACE VIEW {quote(dataset)}.{quote(table)} AS "
             f"SELECT * FROM read_parquet([{paths}], union_by_name = true)"

@@ -19,6 +19,9 @@ from typing import Any
 
 import dlt
 
+from transforms.connection import client_dialect
+from transforms.information_schema import dataset_tables
+
 from .lake import is_lake
 
 TABLE = "_woodpecker_marts"
@@ -59,12 +62,7 @@ def _write(client: Any, stale: bool, reason: str, built_at: datetime | None) -> 
 
 
 def _read(client: Any) -> MartsState | None:
-    exists = client.execute_sql(
-        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-        client.dataset_name,
-        TABLE,
-    )
-    if not exists or not exists[0][0]:
+    if TABLE not in dataset_tables(client.execute_sql, client.dataset_name, client_dialect(client)):
         return None
     name = client.make_qualified_table_name(TABLE)
     rows = client.execute_sql(f"SELECT stale, reason, changed_at, built_at FROM {name}")

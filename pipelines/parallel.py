@@ -27,6 +27,9 @@ from typing import Any
 
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.settings import SECRET_LOCATION_HINT
+from transforms.connection import client_dialect
+from transforms.information_schema import dataset_columns
+from transforms.quoting import literal, quote
 
 from . import settings
 from .account_column import ACCOUNT_ID
@@ -217,15 +220,15 @@ def _has_loaded_rows(options: LoadOptions) -> bool:
     """Whether the destination holds any raw table of the account (in the `column` layout: any row of it)."""
     pipeline = make_pipeline(options)
     with pipeline.sql_client() as client:
-        tables = _columns(client, options.dataset)
+        tables = dataset_columns(client.execute_sql, options.dataset, client_dialect(client))
         for table in settings.SOURCE_TABLES:
             if table not in tables:
                 continue
             if options.account_id is None:
                 return True
             if ACCOUNT_ID in tables[table] and client.execute_sql(
-                f"SELECT 1 FROM {_quote(options.dataset)}.{_quote(table)} "
-                f"WHERE {ACCOUNT_ID} = {_literal(options.account_id)} LIMIT 1"
+                f"SELECT 1 FROM {quote(options.dataset)}.{quote(table)} "
+                f"WHERE {ACCOUNT_ID} = {literal(options.account_id)} LIMIT 1"
             ):
                 return True
     return False
@@ -390,27 +393,6 @@ def _each_account(
     return run
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _columns(client: Any, dataset: str) -> dict[str, list[str]]:
-    """Table → columns (in order) of a dataset, from the information schema."""
-    rows = client.execute_sql(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        f"WHERE table_schema = {_literal(dataset)} AND table_catalog = current_database() "
-        "ORDER BY table_name, ordinal_position"
-    )
-    tables: dict[str, list[str]] = {}
-    for table, column in rows or []:
-        tables.setdefault(str(table), []).append(str(column))
-    return tables
-
-
 def build_account_models(base: LoadOptions, name: str) -> Any:
     """`column` layout: views of one account's rows in `<dataset>_<account>`, and its engagement tables.
 
@@ -422,14 +404,15 @@ def build_account_models(base: LoadOptions, name: str) -> Any:
     pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_{name}"))
     target = account_dataset(base, name)
     with pipeline.sql_client() as client:
-        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {_quote(target)}")
-        for table, columns in _columns(client, base.dataset).items():
+        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(target)}")
+        shared = dataset_columns(client.execute_sql, base.dataset, client_dialect(client))
+        for table, columns in shared.items():
             if ACCOUNT_ID not in columns or table.startswith("_dlt"):
                 continue
-            select = ", ".join(_quote(c) for c in columns if c != ACCOUNT_ID)
+            select = ", ".join(quote(c) for c in columns if c != ACCOUNT_ID)
             client.execute_sql(
-                f"CREATE OR REPLACE VIEW {_quote(target)}.{_quote(table)} AS SELECT {select} "
-                f"FROM {_quote(base.dataset)}.{_quote(table)} WHERE {ACCOUNT_ID} = {_literal(name)}"
+                f"CREATE OR REPLACE VIEW {quote(target)}.{quote(table)} AS SELECT {select} "
+                f"FROM {quote(base.dataset)}.{quote(table)} WHERE {ACCOUNT_ID} = {literal(name)}"
             )
     return build_models(pipeline, dataset_name=target)
 
@@ -447,21 +430,24 @@ def build_union_views(base: LoadOptions, names: Sequence[str]) -> list[str]:
     pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_all", dataset=target))
     created: list[str] = []
     with pipeline.sql_client() as client:
-        present = {name: _columns(client, account_dataset(base, name)) for name in names}
-        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {_quote(target)}")
+        present = {
+            name: dataset_columns(client.execute_sql, account_dataset(base, name), client_dialect(client))
+            for name in names
+        }
+        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(target)}")
         for mart in marts:
             having = [name for name, tables in present.items() if mart in tables]
             if not having:
                 continue
             # One column list for every branch: UNION ALL matches columns by position.
-            columns = ", ".join(_quote(c) for c in present[having[0]][mart])
+            columns = ", ".join(quote(c) for c in present[having[0]][mart])
             parts = [
-                f"SELECT {_literal(name)} AS {ACCOUNT_ID}, {columns} "
-                f"FROM {_quote(account_dataset(base, name))}.{_quote(mart)}"
+                f"SELECT {literal(name)} AS {ACCOUNT_ID}, {columns} "
+                f"FROM {quote(account_dataset(base, name))}.{quote(mart)}"
                 for name in having
             ]
             client.execute_sql(
-                f"CREATE OR REPLACE VIEW {_quote(target)}.{_quote(mart)} AS " + " UNION ALL ".join(parts)
+                f"CREATE OR REPLACE VIEW {quote(target)}.{quote(mart)} AS " + " UNION ALL ".join(parts)
             )
             created.append(mart)
     return created

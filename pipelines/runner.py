@@ -17,6 +17,9 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.reconcile import apply_reconciliation
+from transforms.connection import client_dialect
+from transforms.information_schema import dataset_columns
+from transforms.quoting import literal
 
 from . import settings
 from .account_column import ACCOUNT_ID, with_account_column
@@ -316,7 +319,8 @@ def row_counts(
         if schema is not None:
             declared = {t: list(schema.get_table_columns(t)) for t in tables if t in schema.tables}
         else:  # no local schema (state read from the destination only): ask the database
-            declared = _database_columns(client, tables)
+            found = dataset_columns(client.execute_sql, client.dataset_name, client_dialect(client))
+            declared = {t: found[t] for t in tables if t in found}
         for table in tables:
             columns = declared.get(table)
             if not columns:
@@ -324,8 +328,7 @@ def row_counts(
             name = client.make_qualified_table_name(table)
             conditions = ["deleted_at IS NULL"] if "deleted_at" in columns else []
             if account_id is not None:
-                quoted = account_id.replace("'", "''")
-                conditions.append(f"{ACCOUNT_ID} = '{quoted}'")
+                conditions.append(f"{ACCOUNT_ID} = {literal(account_id)}")
             where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
             try:
                 result = client.execute_sql(f"SELECT COUNT(*) FROM {name}{where}")
@@ -333,16 +336,3 @@ def row_counts(
                 continue
             counts[table] = int(result[0][0]) if result else 0
     return counts
-
-
-def _database_columns(client: Any, tables: tuple[str, ...]) -> dict[str, list[str]]:
-    """The columns of `tables` in the client's dataset, from the database's information schema."""
-    rows = client.execute_sql(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s",
-        client.dataset_name,
-    )
-    columns: dict[str, list[str]] = {}
-    for table, column in rows or []:
-        if table in tables:
-            columns.setdefault(str(table), []).append(str(column))
-    return columns

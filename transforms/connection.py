@@ -32,6 +32,11 @@ def _rows(result: Sequence[Sequence[Any]] | None) -> Rows:
     return [tuple(row) for row in result] if result else []
 
 
+def client_dialect(client: Any) -> str:
+    """The sqlglot dialect a dlt SQL client names, or "" when it names none."""
+    return str(client.capabilities.sqlglot_dialect or "")
+
+
 class DltClientExecutor:
     """A dlt `SqlClientBase` (what `pipeline.sql_client()` returns), already opened."""
 

@@ -12,13 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import settings
+from .quoting import quote
 
 TEXT_TYPES = ("CHAR", "TEXT", "STRING")
-
-
-def quote(identifier: str) -> str:
-    """Quote an identifier in the source dialect (double quotes, doubled inside)."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _is_text(data_type: str) -> bool:

@@ -24,8 +24,8 @@ from typing import Any
 from . import settings
 from .connection import Executor, open_executor
 from .dialects import to_dialect
-from .inputs import quote
 from .model_docs import DataTest, ModelDoc, SchemaError, load_schema
+from .quoting import quote, value_literal
 
 _REF = re.compile(r"""^\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$""")
 
@@ -76,14 +76,6 @@ class DataTestReport:
     def passed(self) -> bool:
         """No test of severity `error` failed."""
         return not self.failures
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def label_of(test: DataTest) -> str:
@@ -141,7 +133,7 @@ def failing_rows_sql(
     if kind == "not_null":
         return f"SELECT * FROM {relation} WHERE {col} IS NULL"
     if kind == "accepted_values":
-        values = ", ".join(_literal(v) for v in args["values"])
+        values = ", ".join(value_literal(v) for v in args["values"])
         return f"SELECT * FROM {relation} WHERE {col} NOT IN ({values})"
     if kind == "relationships":
         parent = name_of[_ref_target(args["to"])]

@@ -19,7 +19,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from . import settings
 from .catalog import Model, render
-from .inputs import quote
+from .quoting import quote
 
 
 def _reads_star(select: object, aliases: set[str]) -> bool:

@@ -22,8 +22,10 @@ from typing import Any
 from . import settings
 from .catalog import Model, load_models, render
 from .connection import Executor, open_executor
-from .dialects import fold_identifier, to_dialect
-from .inputs import SourceInputs, quote, source_inputs
+from .dialects import to_dialect
+from .information_schema import catalog_view
+from .inputs import SourceInputs, source_inputs
+from .quoting import literal, quote, value_literal
 from .reads import ref_columns
 
 
@@ -66,19 +68,6 @@ class BuildReport:
     missing_tables: list[str] = field(default_factory=list)
     absent_optional_tables: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _setting_literal(value: Any) -> str:
-    """A value read with `current_setting()` as the right-hand side of `SET`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return _literal(str(value))
 
 
 class _Build:
@@ -131,18 +120,8 @@ class _Build:
         }
 
     def catalogue(self, view: str) -> str:
-        """`FROM` and `WHERE` of an `information_schema` view (`tables`, `columns`) for the dataset.
-
-        BigQuery keeps one `INFORMATION_SCHEMA` per dataset; a ClickHouse dataset is a database; T-SQL,
-        Athena and Databricks read the current database's (catalog's) own `information_schema`.
-        """
-        if self.dialect == "bigquery":
-            return f"`{self.dataset}`.INFORMATION_SCHEMA.{view.upper()}"
-        condition = f"table_schema = {_literal(fold_identifier(self.dataset, self.dialect))}"
-        if self.dialect in ("duckdb", "postgres", "redshift", "snowflake"):
-            # a DuckDB session can see attached databases' objects too
-            condition += " AND table_catalog = current_database()"
-        return f"information_schema.{view} WHERE {condition}"
+        """`FROM` and `WHERE` of an `information_schema` view (`tables`, `columns`) for the dataset."""
+        return catalog_view(view, self.dataset, self.dialect)
 
     def name(self, model_name: str, building: bool) -> str:
         """Qualified name of a model's published object, or of what the current build writes."""
@@ -236,14 +215,14 @@ class _Build:
         """Apply `settings.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
         wanted = settings.BUILD_SESSION_SETTINGS.get(self.dialect, {})
         previous = {
-            name: self.ex.execute(f"SELECT current_setting({_literal(name)})")[0][0] for name in wanted
+            name: self.ex.execute(f"SELECT current_setting({literal(name)})")[0][0] for name in wanted
         }
         for name, value in wanted.items():
             self.ex.execute(f"SET {name} = {value}")
 
         def restore() -> None:
             for name, value in previous.items():
-                self.ex.execute(f"SET {name} = {_setting_literal(value)}")
+                self.ex.execute(f"SET {name} = {value_literal(value)}")
 
         try:
             yield

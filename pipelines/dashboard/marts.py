@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transforms.information_schema import dataset_tables
+from transforms.quoting import literal, quote
+
 from .. import settings
 from ..exit_codes import CliError, ExitCode
 
@@ -110,18 +113,12 @@ class MartSource:
             self.check()
             con = duckdb.connect(self.duckdb_path, read_only=True)
             try:
-                tables = {
-                    str(row[0])
-                    for row in con.execute(
-                        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                        [self.dataset],
-                    ).fetchall()
-                }
+                tables = dataset_tables(lambda sql: con.execute(sql).fetchall(), self.dataset, "duckdb")
 
                 def run(sql: str) -> list[tuple[Any, ...]]:
                     return con.execute(sql).fetchall()
 
-                yield run, lambda t: f'"{self.dataset}"."{t}"', tables
+                yield run, lambda t: f"{quote(self.dataset)}.{quote(t)}", tables
             finally:
                 con.close()
             return
@@ -331,7 +328,7 @@ def _domains(
     if not rows:
         return domains, _cells([], campaign_index, mailbox_index, DOMAIN_COUNTS, extra=1)
     domain_index = {name: i for i, name in enumerate(domains["name"])}
-    listed = ", ".join("'" + name.replace("'", "''") + "'" for name in domains["name"])
+    listed = ", ".join(literal(name) for name in domains["name"])
     counts = ", ".join(f"{CELL_COUNTS[name]} AS {name}" for name in DOMAIN_COUNTS)
     day = _EPOCH_DAY.format(column="e.last_activity_at")
     cell_rows = run(

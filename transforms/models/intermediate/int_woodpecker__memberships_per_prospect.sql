@@ -2,7 +2,6 @@
 -- prospect's live memberships, read by prospect_engagement, and the prospect-level `last_contacted` /
 -- `last_replied` times where they can be attributed to one membership, read by
 -- campaign_prospect_engagement: only when exactly one membership was contacted (resp. replied).
--- Counts are COUNT(CASE …) rather than SUM(CASE … 1 ELSE 0): the same number, a cheaper aggregate.
 WITH counts AS (
     SELECT
         m.prospect_id,

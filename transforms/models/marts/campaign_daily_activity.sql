@@ -3,9 +3,6 @@
 -- can be attributed to one campaign) and the observed last-open / last-click times. These are
 -- "last activity per prospect" approximations: earlier sends, replies, opens and clicks of the same
 -- prospect are not visible, so the daily figures under-count (see docs/metrics.md).
--- A UTC day is counted from the epoch, which needs no time-zone conversion (the slow part of
--- `CAST(t AT TIME ZONE 'UTC' AS DATE)`). A membership has one attributed send and reply time, so only
--- opens and clicks, of which it can have several a day, are made distinct per day.
 -- When webhook events are loaded (`webhook_events`), the `event_*` columns count them per campaign and
 -- UTC day: every email sent, every first open of an email, every click, every reply and bounce, at the
 -- time it happened. They are 0 for days without events (and everywhere when webhooks are off); they

@@ -2,8 +2,6 @@
 -- memberships marked deleted, and memberships of deleted (or unknown) prospects or campaigns, are dropped.
 -- Campaign-local status is normalised like the global one; interest to INTERESTED / MAYBE_LATER /
 -- NOT_INTERESTED / NOT_MARKED (hyphen and underscore spellings, empty = NOT_MARKED).
--- Only keys seen more than once are ranked, and text is cleaned on the raw scan (see
--- stg_woodpecker__prospects).
 WITH cleaned AS (
     SELECT
         cp.campaign_id,

@@ -1,14 +1,6 @@
 -- One row per live prospect (grain: prospect_id). The latest fetch of each id wins; prospects marked
 -- deleted are dropped; text is trimmed (empty → NULL); the global status is upper-case with `_` for
 -- `-`/spaces and a few synonyms folded (RESPONDED → REPLIED, BLACKLISTED → BLACKLIST, OPTOUT → OPT_OUT).
--- Keys are unique in tables loaded by merge, so only ids seen more than once are ranked; every other
--- row passes straight through (a ranking window over every row is the slow part of de-duplication).
--- Text is cleaned on the raw scan, before any join: there DuckDB still holds low-cardinality columns
--- as dictionaries and cleans each distinct value once. `cleaned` is inlined, not materialised: the
--- ranking branch reads only the (usually no) repeated ids, so a materialised copy of every row is waste.
--- `repeated_keys` is not materialised either: beside the ranking window, a materialised CTE makes DuckDB
--- keep every column, so a reader naming a few (the build's trimmed cache) still paid for cleaning all
--- ten text columns.
 WITH cleaned AS NOT MATERIALIZED (
     SELECT
         p.id AS prospect_id,
