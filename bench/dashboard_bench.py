@@ -52,7 +52,7 @@ def prepare(args: argparse.Namespace, folder: Path) -> Path:
     if args.database:
         return Path(args.database)
     from bench.transforms_bench import DATASET, generate
-    from transforms.runner import build_models
+    from transforms.build import build_models
 
     path = folder / "bench.duckdb"
     with duckdb.connect(str(path)) as con:

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from transforms.runner import build_models
+from transforms.build import build_models
 
 DATASET = "woodpecker"
 EPOCH = "TIMESTAMPTZ '2025-01-01 00:00:00+00'"

@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines import settings
+from pipelines import defaults
 from sources.webhook_spool import SpoolPosition, event_id, read_spool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +72,8 @@ class Load:
     probe_interval_s: float = 0.1
     kill_at_s: float | None = 30.0
     trickle_s: float = 3.0
-    header_timeout_s: float = settings.WEBHOOK_HEADER_TIMEOUT_S
-    body_timeout_s: float = settings.WEBHOOK_BODY_TIMEOUT_S
+    header_timeout_s: float = defaults.WEBHOOK_HEADER_TIMEOUT_S
+    body_timeout_s: float = defaults.WEBHOOK_BODY_TIMEOUT_S
     max_in_flight: int = 256
 
 

@@ -26,19 +26,19 @@ from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.extract.source import DltSource
 
+from pipelines.defaults import DUCKDB_PATH
 from pipelines.lake import is_lake
-from pipelines.runner import build_engagement_models
-from pipelines.settings import DUCKDB_PATH
+from pipelines.load_run import build_engagement_models
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms.settings import MARTS
+from transforms.layout import MARTS
 
-from . import settings
+from . import dagster_defaults
 
 
 def mart_key(mart: str) -> dg.AssetKey:
     """Asset key of one engagement mart."""
-    return dg.AssetKey([settings.MARTS_KEY_PREFIX, mart])
+    return dg.AssetKey([dagster_defaults.MARTS_KEY_PREFIX, mart])
 
 
 def attached(pipeline: dlt.Pipeline) -> dlt.Pipeline:
@@ -68,7 +68,7 @@ def load_assets(source_factory: Callable[[], DltSource], pipeline: dlt.Pipeline)
         dlt_source=source_factory(),
         dlt_pipeline=pipeline,
         name="woodpecker_load",
-        group_name=settings.GROUP_NAME,
+        group_name=dagster_defaults.GROUP_NAME,
     )
     def woodpecker_load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
         yield from dlt.run(context=context, dlt_source=source_factory())
@@ -87,7 +87,8 @@ def mart_assets(
         duckdb_path: Where a lake (filesystem destination) gets its marts; unused otherwise.
     """
     specs = [
-        dg.AssetSpec(mart_key(mart), deps=list(load.keys), group_name=settings.GROUP_NAME) for mart in MARTS
+        dg.AssetSpec(mart_key(mart), deps=list(load.keys), group_name=dagster_defaults.GROUP_NAME)
+        for mart in MARTS
     ]
 
     @dg.multi_asset(specs=specs, name="woodpecker_marts")
@@ -111,8 +112,8 @@ def woodpecker_definitions(
     source_factory: Callable[[], DltSource] | None = None,
     pipeline: dlt.Pipeline | None = None,
     duckdb_path: str = DUCKDB_PATH,
-    cron_schedule: str = settings.DAILY_CRON,
-    max_staleness: timedelta = timedelta(hours=settings.MAX_STALENESS_HOURS),
+    cron_schedule: str = dagster_defaults.DAILY_CRON,
+    max_staleness: timedelta = timedelta(hours=dagster_defaults.MAX_STALENESS_HOURS),
 ) -> dg.Definitions:
     """Everything Dagster needs: load and mart assets, a daily schedule, freshness checks and their sensor.
 
@@ -135,7 +136,7 @@ def woodpecker_definitions(
         )
     load = load_assets(factory, pipeline)
     marts = mart_assets(load, pipeline, duckdb_path)
-    job = dg.define_asset_job(settings.JOB_NAME, selection=dg.AssetSelection.assets(load, marts))
+    job = dg.define_asset_job(dagster_defaults.JOB_NAME, selection=dg.AssetSelection.assets(load, marts))
     with warnings.catch_warnings():
         # Dagster prefers FreshnessPolicy now, but only its daemon evaluates those; these checks run in
         # any job and in tests, and the sensor evaluates them on deployments.

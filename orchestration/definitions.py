@@ -11,7 +11,7 @@ import os
 
 import dlt
 
-from pipelines.settings import DATASET_NAME, DUCKDB_PATH, PIPELINE_NAME
+from pipelines.defaults import DATASET_NAME, DUCKDB_PATH, PIPELINE_NAME
 
 from .assets import woodpecker_definitions
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import settings
+from . import defaults
 from .cli_args import build_parser as _build_parser
 from .exit_codes import CliError, ExitCode, Interrupted, interrupted_code
 
@@ -103,13 +103,13 @@ def check_paths(args: argparse.Namespace) -> None:
     summary_json = getattr(args, "summary_json", None)
     if summary_json:
         _writable_dir("--summary-json", Path(summary_json), created)
-    destination = getattr(args, "destination", settings.DESTINATION)
+    destination = getattr(args, "destination", defaults.DESTINATION)
     path = getattr(args, "duckdb_path", None)
     if args.command == "demo" and path:  # the demo replaces only a file it made: its own rule says why not
         from .demo import check_demo_target
 
         check_demo_target(path)
-    if args.command in WRITING_COMMANDS and path and destination in settings.DUCKDB_FILE_DESTINATIONS:
+    if args.command in WRITING_COMMANDS and path and destination in defaults.DUCKDB_FILE_DESTINATIONS:
         _writable_dir("--duckdb-path", Path(path), created)
 
 
@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, CliError):
             error = exc
         else:  # imported only here: it pulls in dlt, which a CliError does not need
-            from .errors import translate_error
+            from .error_messages import translate_error
 
             error = translate_error(exc, getattr(args, "api_key", None))
         if error.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
-from . import settings
+from . import defaults
 from .exit_codes import ExitCode
 
 
@@ -60,7 +60,7 @@ def _add_lock_timeout_arg(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="wait this long for other processes to close the DuckDB file "
-        f"(default: [woodpecker_etl] lock_timeout, else {settings.LOCK_TIMEOUT_S:g})",
+        f"(default: [woodpecker_etl] lock_timeout, else {defaults.LOCK_TIMEOUT_S:g})",
     )
 
 
@@ -133,23 +133,23 @@ def _command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser
 def _add_destination_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--destination",
-        default=settings.DESTINATION,
+        default=defaults.DESTINATION,
         help="any dlt destination name (duckdb, postgres, bigquery, snowflake, motherduck, filesystem, …); "
         "credentials come from .dlt/secrets.toml or the environment",
     )
     parser.add_argument(
         "--duckdb-path",
-        default=settings.DUCKDB_PATH,
+        default=defaults.DUCKDB_PATH,
         help="DuckDB file of the duckdb destination, and where a filesystem (Parquet) destination's "
         "engagement tables are built",
     )
     parser.add_argument(
         "--dataset",
-        default=settings.DATASET_NAME,
+        default=defaults.DATASET_NAME,
         help="dataset / schema name (DuckDB and most warehouses store it lower-case, with _ for other "
         "characters)",
     )
-    parser.add_argument("--pipeline-name", default=settings.PIPELINE_NAME, help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-name", default=defaults.PIPELINE_NAME, help=argparse.SUPPRESS)
     parser.add_argument(
         "--pipelines-dir",
         default=None,
@@ -194,7 +194,7 @@ def _add_accounts_args(parser: argparse.ArgumentParser, verb: str, workers: bool
     parser.add_argument(
         "--account-layout",
         choices=("dataset", "column"),
-        default=settings.ACCOUNT_LAYOUT,
+        default=defaults.ACCOUNT_LAYOUT,
         help="dataset: one dataset per account; column: shared tables with account_id",
     )
 
@@ -290,19 +290,19 @@ def _add_demo_parser(commands: Any) -> None:
         "load it into a DuckDB file and show campaign_performance. Needs no API key and no network.",
     )
     demo.add_argument(
-        "--prospects", type=non_negative_int, default=settings.DEMO_PROSPECTS, help="prospects generated"
+        "--prospects", type=non_negative_int, default=defaults.DEMO_PROSPECTS, help="prospects generated"
     )
     demo.add_argument(
-        "--campaigns", type=non_negative_int, default=settings.DEMO_CAMPAIGNS, help="campaigns generated"
+        "--campaigns", type=non_negative_int, default=defaults.DEMO_CAMPAIGNS, help="campaigns generated"
     )
     demo.add_argument(
         "--seed",
         type=int,
-        default=settings.DEMO_SEED,
+        default=defaults.DEMO_SEED,
         help="seed of the account; the same seed, the same data",
     )
     demo.add_argument(
-        "--duckdb-path", default=settings.DEMO_DUCKDB_PATH, help="DuckDB file the demo writes (created)"
+        "--duckdb-path", default=defaults.DEMO_DUCKDB_PATH, help="DuckDB file the demo writes (created)"
     )
 
 
@@ -321,7 +321,7 @@ def _add_dashboard_parser(commands: Any) -> None:
     dashboard.add_argument(
         "--port",
         type=port_number,
-        default=settings.DASHBOARD_PORT,
+        default=defaults.DASHBOARD_PORT,
         help="port to listen on (0: any free one)",
     )
     _add_destination_args(dashboard)
@@ -355,9 +355,9 @@ def _add_webhooks_parser(commands: Any) -> None:
         "directory that `load --webhook-spool` reads (docs/webhooks.md). Run it behind a TLS-terminating "
         "proxy.",
     )
-    receiver.add_argument("--host", default=settings.WEBHOOK_HOST, help="interface to listen on")
+    receiver.add_argument("--host", default=defaults.WEBHOOK_HOST, help="interface to listen on")
     receiver.add_argument(
-        "--port", type=port_number, default=settings.WEBHOOK_PORT, help="port to listen on (0: any free one)"
+        "--port", type=port_number, default=defaults.WEBHOOK_PORT, help="port to listen on (0: any free one)"
     )
     receiver.add_argument(
         "--spool", required=True, metavar="DIR", help="spool directory (JSON-lines segments; created)"
@@ -366,26 +366,26 @@ def _add_webhooks_parser(commands: Any) -> None:
         "--token",
         default=None,
         help="secret path token, at least 16 characters "
-        f"(default: ${settings.WEBHOOK_TOKEN_ENV}; prefer it, a flag shows in the process list)",
+        f"(default: ${defaults.WEBHOOK_TOKEN_ENV}; prefer it, a flag shows in the process list)",
     )
     receiver.add_argument(
         "--max-body-bytes",
         type=positive_int,
-        default=settings.WEBHOOK_MAX_BODY_BYTES,
+        default=defaults.WEBHOOK_MAX_BODY_BYTES,
         metavar="N",
         help="largest request body accepted (413 above)",
     )
     receiver.add_argument(
         "--header-timeout",
         type=positive_seconds,
-        default=settings.WEBHOOK_HEADER_TIMEOUT_S,
+        default=defaults.WEBHOOK_HEADER_TIMEOUT_S,
         metavar="S",
         help="seconds a connection has for its request line and headers",
     )
     receiver.add_argument(
         "--body-timeout",
         type=positive_seconds,
-        default=settings.WEBHOOK_BODY_TIMEOUT_S,
+        default=defaults.WEBHOOK_BODY_TIMEOUT_S,
         metavar="S",
         help="seconds a request has for its body once its headers are in",
     )

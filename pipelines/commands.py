@@ -12,14 +12,22 @@ from typing import Any
 
 from sources.woodpecker.progress import RunStats
 
-from . import settings
+from . import defaults
 from .accounts import Account, configured_names, select_accounts
 from .destination_state import NothingLoaded, loaded_target, local_state_is_ours
-from .errors import translate_error
+from .error_messages import translate_error
 from .exit_codes import CliError, ExitCode
+from .load_run import (
+    LoadOptions,
+    build_engagement_models,
+    incomplete_error,
+    make_pipeline,
+    row_counts,
+    run_load,
+    test_engagement_models,
+)
 from .lock import pipeline_lock, wait_for_duckdb_file
-from .marts_state import marts_line, read_marts_state
-from .parallel import (
+from .many_accounts import (
     AccountsRun,
     account_target,
     check_layout,
@@ -27,6 +35,7 @@ from .parallel import (
     run_accounts,
     transform_accounts,
 )
+from .marts_state import marts_line, read_marts_state
 from .report import (
     accounts_record,
     accounts_summary,
@@ -35,15 +44,6 @@ from .report import (
     status_text,
     summary,
     summary_record,
-)
-from .runner import (
-    LoadOptions,
-    build_engagement_models,
-    incomplete_error,
-    make_pipeline,
-    row_counts,
-    run_load,
-    test_engagement_models,
 )
 
 
@@ -80,9 +80,9 @@ def lock_timeout(flag: float | None) -> float:
     """
     import dlt
 
-    value: object = flag if flag is not None else dlt.config.get(settings.LOCK_TIMEOUT_CONFIG)
+    value: object = flag if flag is not None else dlt.config.get(defaults.LOCK_TIMEOUT_CONFIG)
     if value is None:
-        return settings.LOCK_TIMEOUT_S
+        return defaults.LOCK_TIMEOUT_S
     try:
         seconds = float(str(value))
     except ValueError:
@@ -90,7 +90,7 @@ def lock_timeout(flag: float | None) -> float:
     if not seconds >= 0:
         raise CliError(
             f"The lock timeout must be a number of seconds >= 0 (--lock-timeout or "
-            f"{settings.LOCK_TIMEOUT_CONFIG}), got {value!r}.",
+            f"{defaults.LOCK_TIMEOUT_CONFIG}), got {value!r}.",
             ExitCode.CONFIGURATION,
         )
     return seconds
@@ -102,7 +102,7 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
     print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
     with progress_ticker(stats):
         result = run_load(options, stats, on_step=_step)
-    totals = row_counts(make_pipeline(options), settings.SOURCE_TABLES)
+    totals = row_counts(make_pipeline(options), defaults.SOURCE_TABLES)
     if summary_json:
         Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
     error = incomplete_error(result)
@@ -195,7 +195,7 @@ def transform(args: argparse.Namespace) -> int:
             raise CliError(message, ExitCode.CONFIGURATION)
         return transform_accounts_command(args)
     options = options_from_args(args)
-    if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+    if options.destination in defaults.DUCKDB_FILE_DESTINATIONS:
         wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, _step)
     with ExitStack() as held:
         # A running load of this pipeline comes first: "busy", even when it has loaded nothing yet.
@@ -281,7 +281,7 @@ def status_block(options: LoadOptions) -> str:
         last = f"{trace.started_at} ({outcome})"
     else:
         last = _last_load(pipeline)
-    totals = row_counts(pipeline, settings.SOURCE_TABLES, options.account_id)
+    totals = row_counts(pipeline, defaults.SOURCE_TABLES, options.account_id)
     return status_text(options, state, totals, last, marts_line(read_marts_state(pipeline)))
 
 

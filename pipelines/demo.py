@@ -18,10 +18,10 @@ import duckdb
 from simulator import Simulator, SimulatorConfig
 from transforms.quoting import quote
 
-from . import settings
+from . import defaults
 from .commands import execute_load
 from .exit_codes import CliError, ExitCode
-from .runner import LoadOptions, make_pipeline
+from .load_run import LoadOptions, make_pipeline
 
 # The table that marks a DuckDB file as the demo's own (in the file's `main` schema).
 MARKER_TABLE = "_woodpecker_demo"
@@ -88,12 +88,12 @@ def _not_the_demos(path: Path, dataset: str) -> str | None:
         state = f"{quote(dataset)}._dlt_pipeline_state"
         if (dataset, "_dlt_pipeline_state") in tables:
             names = {n for (n,) in con.sql(f"SELECT DISTINCT pipeline_name FROM {state}").fetchall()}
-            if names - {settings.DEMO_PIPELINE_NAME}:
+            if names - {defaults.DEMO_PIPELINE_NAME}:
                 return "other pipelines have loaded into it (woodpecker-etl load?)"
     return None
 
 
-def check_demo_target(duckdb_path: str, dataset: str = settings.DATASET_NAME) -> None:
+def check_demo_target(duckdb_path: str, dataset: str = defaults.DATASET_NAME) -> None:
     """Refuse to replace anything but a DuckDB file the demo created itself.
 
     Raises:
@@ -106,7 +106,7 @@ def check_demo_target(duckdb_path: str, dataset: str = settings.DATASET_NAME) ->
     if reason is not None:
         raise CliError(
             f"The demo will not overwrite {duckdb_path}: {reason}. Choose another --duckdb-path "
-            f"(default {settings.DEMO_DUCKDB_PATH}), or remove that file yourself if you no longer need it.",
+            f"(default {defaults.DEMO_DUCKDB_PATH}), or remove that file yourself if you no longer need it.",
             ExitCode.CONFIGURATION,
         )
 
@@ -141,7 +141,7 @@ def run_demo(
             api_key=sim.api_key,
             base_url=sim.base_url,
             duckdb_path=duckdb_path,
-            pipeline_name=settings.DEMO_PIPELINE_NAME,
+            pipeline_name=defaults.DEMO_PIPELINE_NAME,
             pipelines_dir=pipelines_dir,
         )
         # Every demo starts from scratch so that it shows a full load.

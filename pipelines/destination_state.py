@@ -32,7 +32,7 @@ from typing import Any
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 
-from . import settings
+from . import defaults
 from .exit_codes import CliError, ExitCode
 from .lock import lock_path
 
@@ -64,7 +64,7 @@ def _credentials_identity(destination: str) -> str:
 def destination_identity(options: Any) -> dict[str, str]:
     """What tells this destination from any other: its kind, where it is, and the dataset."""
     identity = {"destination": options.destination, "dataset": options.dataset}
-    if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+    if options.destination in defaults.DUCKDB_FILE_DESTINATIONS:
         identity["duckdb_file"] = str(Path(options.duckdb_path).expanduser().resolve())
     if options.destination == "filesystem":
         identity["bucket_url"] = str(dlt.config.get("destination.filesystem.bucket_url") or "")
@@ -132,7 +132,7 @@ def adopt_local_state(pipeline: dlt.Pipeline, options: Any) -> dlt.Pipeline:
     elif recorded != identity or stored_state(pipeline, options) is None:
         # Another destination's (or an unknown) working dir, or one this destination no longer has
         # the state of: start from this destination's own stored state, if any.
-        from .runner import make_pipeline
+        from .load_run import make_pipeline
 
         pipeline.drop()
         pipeline = make_pipeline(options)
@@ -157,16 +157,16 @@ class NothingLoaded(CliError):
 
 def nothing_loaded(options: Any) -> CliError:
     """The one-line error of `status` / `transform` on a destination without loaded Woodpecker data."""
-    from .runner import destination_label
+    from .load_run import destination_label
 
     hint = ""
-    demo = Path(settings.DEMO_DUCKDB_PATH)
+    demo = Path(defaults.DEMO_DUCKDB_PATH)
     if (
         options.destination == "duckdb"
         and demo.is_file()
         and Path(options.duckdb_path).resolve() != demo.resolve()
     ):
-        demo_path = settings.DEMO_DUCKDB_PATH
+        demo_path = defaults.DEMO_DUCKDB_PATH
         hint = f" (the demo's data is in {demo_path}: add --duckdb-path {demo_path})"
     if options.destination == "duckdb" and not Path(options.duckdb_path).exists():
         what = f"There is no DuckDB file {options.duckdb_path}"
@@ -188,13 +188,13 @@ def loaded_target(options: Any) -> tuple[Any, dlt.Pipeline, dict[str, Any]]:
     Raises:
         CliError: exit code 2 when the destination holds no loaded Woodpecker data.
     """
-    from .runner import make_pipeline
+    from .load_run import make_pipeline
 
     if options.destination == "duckdb" and not Path(options.duckdb_path).is_file():
         raise nothing_loaded(options)
     pipeline = make_pipeline(options)
     state = stored_state(pipeline, options)
-    if state is None and options.pipeline_name == settings.PIPELINE_NAME:
+    if state is None and options.pipeline_name == defaults.PIPELINE_NAME:
         names = _stored_pipeline_names(pipeline)
         if len(names) == 1:
             options = replace(options, pipeline_name=names[0])

@@ -23,10 +23,10 @@ import dlt
 import duckdb
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 
+from transforms.build import BuildReport, build_models
 from transforms.quoting import literal, quote
-from transforms.runner import BuildReport, build_models
 
-from . import settings
+from . import defaults
 
 
 def is_lake(pipeline: dlt.Pipeline) -> bool:
@@ -72,7 +72,7 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, pipeline: dlt.Pipeline) -> list
     return sorted(tables)
 
 
-def build_lake_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> BuildReport:
+def build_lake_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> BuildReport:
     """Build the engagement tables in the DuckDB file `duckdb_path` from the lake's Parquet files."""
     with duckdb.connect(duckdb_path) as conn:
         attach_lake(conn, pipeline)

@@ -3,7 +3,7 @@
 A load changes the raw tables first and rebuilds the marts last; a `--full-refresh` even drops the raw
 tables before it reloads them. Whatever interrupts a load in between (a kill, a crash, a failed model)
 would leave marts that show numbers the raw tables no longer hold. So as a load step starts, before it
-drops or writes any raw table, the marts are marked *stale* with the reason (`pipelines/runner.py`),
+drops or writes any raw table, the marts are marked *stale* with the reason (`pipelines/load_run.py`),
 and only a finished rebuild marks them *current* again. `woodpecker-etl status` reports which; the next
 `load` or `transform` rebuilds them.
 

@@ -10,14 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sources.woodpecker import settings as source_settings
+from sources.woodpecker import settings
 from sources.woodpecker.progress import RunStats
 
-from . import settings
-from .runner import LoadOptions, LoadResult, destination_label
+from . import defaults
+from .load_run import LoadOptions, LoadResult, destination_label
 
 if TYPE_CHECKING:
-    from .parallel import AccountsRun
+    from .many_accounts import AccountsRun
 
 
 def _fmt(n: int) -> str:
@@ -36,7 +36,7 @@ def progress_line(stats: RunStats) -> str:
 
 @contextmanager
 def progress_ticker(
-    stats: RunStats, out: TextIO | None = None, interval: float = settings.PROGRESS_INTERVAL_S
+    stats: RunStats, out: TextIO | None = None, interval: float = defaults.PROGRESS_INTERVAL_S
 ) -> Iterator[None]:
     """Print a progress line every `interval` seconds while the block runs (to stderr by default)."""
     stream = out or sys.stderr
@@ -92,7 +92,7 @@ def query_hint(options: LoadOptions, table: str = "prospects") -> str:
             "The raw tables are Parquet files under the filesystem bucket_url; `woodpecker-etl transform "
             f"--destination filesystem` builds the engagement tables into {options.duckdb_path}."
         )
-    if options.destination not in settings.DUCKDB_FILE_DESTINATIONS:
+    if options.destination not in defaults.DUCKDB_FILE_DESTINATIONS:
         return f"Query it in {options.destination}: SELECT * FROM {dataset}.{table} LIMIT 10;"
     path = options.duckdb_path.replace("'", "''")
     return (
@@ -111,7 +111,7 @@ def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int])
         out.append(f"  INCOMPLETE {table}: {what}; the next run reads it again")
     if result.finished_pending:
         out.append("  (first finished the load package an earlier run had left pending)")
-    tables = [t for t in settings.SOURCE_TABLES if t in result.rows_loaded or t in totals]
+    tables = [t for t in defaults.SOURCE_TABLES if t in result.rows_loaded or t in totals]
     tables += sorted(t for t in result.rows_loaded if t not in tables)
     rows = [(t, _fmt(result.rows_loaded.get(t, 0)), _fmt(totals[t]) if t in totals else "-") for t in tables]
     if rows:
@@ -157,7 +157,7 @@ def summary_record(options: LoadOptions, result: LoadResult, totals: Mapping[str
 def _notes(stats: RunStats) -> list[str]:
     """Warnings of the run: the source's notes, and data timestamps far ahead of the API's clock."""
     notes = list(stats.notes)
-    if stats.clock_ahead_s > source_settings.CLOCK_NOTE_S:
+    if stats.clock_ahead_s > settings.CLOCK_NOTE_S:
         notes.append(
             f"data timestamps run up to {stats.clock_ahead_s / 3600:.1f} h ahead of the API's clock "
             "(Date header); cursors follow the data's own timestamps"

@@ -49,16 +49,16 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sources.webhook_spool import SpoolWriter
 
-from . import settings
+from . import defaults
 
 logger = logging.getLogger(__name__)
 
 HOOK_PREFIX = "/hooks/"
 HEALTH_PATH = "/healthz"
-DEFAULT_MAX_BODY_BYTES = settings.WEBHOOK_MAX_BODY_BYTES
+DEFAULT_MAX_BODY_BYTES = defaults.WEBHOOK_MAX_BODY_BYTES
 MIN_TOKEN_CHARS = 16
-HEADER_TIMEOUT_S = settings.WEBHOOK_HEADER_TIMEOUT_S
-BODY_TIMEOUT_S = settings.WEBHOOK_BODY_TIMEOUT_S
+HEADER_TIMEOUT_S = defaults.WEBHOOK_HEADER_TIMEOUT_S
+BODY_TIMEOUT_S = defaults.WEBHOOK_BODY_TIMEOUT_S
 # An idle keep-alive connection is closed after this many seconds.
 KEEP_ALIVE_S = 5
 # Connections served at once; a request on a connection beyond answers 503 (Woodpecker retries).

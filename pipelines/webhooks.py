@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import settings
+from . import defaults
 from .exit_codes import CliError, ExitCode
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # fraction of a second and without their memory.
 
 RESOURCE = "webhooks"
-TOKEN_ENV = settings.WEBHOOK_TOKEN_ENV
+TOKEN_ENV = defaults.WEBHOOK_TOKEN_ENV
 _HOOK_SECRET = re.compile(r"(/hooks/)[^/?#]+")
 
 
@@ -32,35 +32,33 @@ def _client(args: argparse.Namespace) -> WoodpeckerClient:
     """The source's HTTP client, configured like a load: flags, then environment, then `.dlt/`."""
     import dlt
 
-    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker import settings
     from sources.woodpecker.client import WoodpeckerClient
     from sources.woodpecker.progress import RunStats
 
     api_key = args.api_key or dlt.secrets.get("sources.woodpecker.api_key")
     if not api_key:
         raise CliError(
-            f"No Woodpecker API key: pass --api-key or set {source_settings.SECRET_LOCATION_HINT}.",
+            f"No Woodpecker API key: pass --api-key or set {settings.SECRET_LOCATION_HINT}.",
             ExitCode.CONFIGURATION,
         )
-    base_url = (
-        args.base_url or dlt.config.get("sources.woodpecker.base_url") or source_settings.DEFAULT_BASE_URL
-    )
+    base_url = args.base_url or dlt.config.get("sources.woodpecker.base_url") or settings.DEFAULT_BASE_URL
     return WoodpeckerClient(str(api_key), base_url, RunStats(), backoff_factor=args.backoff_factor)
 
 
 def _events(args: argparse.Namespace) -> list[str]:
-    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker import settings
 
     if args.all:
-        return list(source_settings.WEBHOOK_EVENT_NAMES)
+        return list(settings.WEBHOOK_EVENT_NAMES)
     if not args.events:
         raise CliError("Name the events with --events a,b or use --all.", ExitCode.CONFIGURATION)
     events = [e.strip() for e in args.events.split(",") if e.strip()]
-    unknown = [e for e in events if e not in source_settings.WEBHOOK_EVENT_NAMES]
+    unknown = [e for e in events if e not in settings.WEBHOOK_EVENT_NAMES]
     if unknown:
         raise CliError(
             f"Unknown webhook event(s) {', '.join(unknown)}. "
-            f"Known: {', '.join(source_settings.WEBHOOK_EVENT_NAMES)}.",
+            f"Known: {', '.join(settings.WEBHOOK_EVENT_NAMES)}.",
             ExitCode.CONFIGURATION,
         )
     return events
@@ -68,9 +66,9 @@ def _events(args: argparse.Namespace) -> list[str]:
 
 def subscriptions(client: WoodpeckerClient) -> list[dict[str, str]]:
     """The account's subscriptions as `{"target_url", "event"}` dicts (`GET /rest/v2/webhooks`)."""
-    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker import settings
 
-    answer = client.get(source_settings.WEBHOOK_LIST_PATH, None, RESOURCE)
+    answer = client.get(settings.WEBHOOK_LIST_PATH, None, RESOURCE)
     body = answer.body
     rows = body.get("webhooks") if isinstance(body, dict) else body
     if not isinstance(rows, list):
@@ -91,7 +89,7 @@ def subscribe(args: argparse.Namespace) -> int:
     A 409 answer means either that the pair exists or that the event already has the most
     subscriptions an account may hold (three); the subscription list tells which.
     """
-    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker import settings
     from sources.woodpecker.errors import ApiError
 
     from .webhook_receiver import TARGET_URL_SHAPE, check_target_url
@@ -108,7 +106,7 @@ def subscribe(args: argparse.Namespace) -> int:
     at_limit: list[str] = []
     for event in _events(args):
         try:
-            client.post(source_settings.WEBHOOK_SUBSCRIBE_PATH, {"target_url": url, "event": event}, RESOURCE)
+            client.post(settings.WEBHOOK_SUBSCRIBE_PATH, {"target_url": url, "event": event}, RESOURCE)
             print(f"subscribed      {event:<34} {redact_url(url)}")
         except ApiError as exc:
             if exc.status != 409:
@@ -122,7 +120,7 @@ def subscribe(args: argparse.Namespace) -> int:
             at_limit.append(event)
     if at_limit:
         raise CliError(
-            f"Woodpecker allows at most {source_settings.WEBHOOK_MAX_URLS_PER_EVENT} subscriptions per "
+            f"Woodpecker allows at most {settings.WEBHOOK_MAX_URLS_PER_EVENT} subscriptions per "
             f"event; {', '.join(at_limit)} already has them. Unsubscribe one of its URLs first "
             "(woodpecker-etl webhooks list).",
             ExitCode.API,
@@ -132,12 +130,12 @@ def subscribe(args: argparse.Namespace) -> int:
 
 def unsubscribe(args: argparse.Namespace) -> int:
     """Unsubscribe the URL from each event (Woodpecker answers 200 even when there was nothing)."""
-    from sources.woodpecker import settings as source_settings
+    from sources.woodpecker import settings
 
     client = _client(args)
     for event in _events(args):
         body = {"target_url": args.url, "event": event}
-        client.post(source_settings.WEBHOOK_UNSUBSCRIBE_PATH, body, RESOURCE)
+        client.post(settings.WEBHOOK_UNSUBSCRIBE_PATH, body, RESOURCE)
         print(f"unsubscribed    {event:<34} {redact_url(args.url)}")
     return int(ExitCode.OK)
 

@@ -7,6 +7,6 @@ docs/metrics.md defines every table and metric. The same model files are a dbt p
 
 from __future__ import annotations
 
-from .runner import BuildError, BuildReport, build_models
+from .build import BuildError, BuildReport, build_models
 
 __all__ = ["BuildError", "BuildReport", "build_models"]

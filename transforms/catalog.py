@@ -5,7 +5,7 @@ with `{{ typed_source(source('woodpecker', 'prospects')) }}` (the dbt form: the 
 package, see transforms/dbt_project.yml; `{{ source('prospects') }}` is accepted too) and other models
 with `{{ ref('stg_woodpecker__prospects') }}`. Both become the typed input of `inputs.source_inputs`.
 An optional first-line comment `-- materialized: view|table` overrides the layer's default for the
-destination's dialect (`settings.DEFAULT_MATERIALIZATION`, `settings.DIALECT_MATERIALIZATION`).
+destination's dialect (`layout.DEFAULT_MATERIALIZATION`, `layout.DIALECT_MATERIALIZATION`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from . import settings
+from . import layout
 
 # `{{ ref('model') }}`, `{{ source('table') }}`, `{{ source('woodpecker', 'table') }}` and
 # `{{ typed_source(source('woodpecker', 'table')) }}`: group `kind` is ref or source, `name` the name.
 PLACEHOLDER = re.compile(
     r"\{\{\s*(?:typed_source\(\s*)?(?P<kind>source|ref)\(\s*"
-    rf"(?:['\"]{settings.SOURCE_NAME}['\"]\s*,\s*)?['\"](?P<name>[A-Za-z0-9_]+)['\"]\s*\)(?:\s*\))?\s*\}}\}}"
+    rf"(?:['\"]{layout.SOURCE_NAME}['\"]\s*,\s*)?['\"](?P<name>[A-Za-z0-9_]+)['\"]\s*\)(?:\s*\))?\s*\}}\}}"
 )
 MATERIALIZED = re.compile(r"^\s*--\s*materialized:\s*(\w+)", re.IGNORECASE)
 # A call of one of the package's dialect macros, `{{ woodpecker.name('expr', …) }}` or `{{ name(…) }}`:
@@ -65,8 +65,8 @@ class Model:
         """`view` or `table`: the file's choice, else the layer's default for the dialect."""
         if self.materialized:
             return self.materialized
-        per_dialect = settings.DIALECT_MATERIALIZATION.get(dialect, {})
-        return per_dialect.get(self.layer, settings.DEFAULT_MATERIALIZATION[self.layer])
+        per_dialect = layout.DIALECT_MATERIALIZATION.get(dialect, {})
+        return per_dialect.get(self.layer, layout.DEFAULT_MATERIALIZATION[self.layer])
 
 
 def dialect_macros(macros_dir: Path) -> dict[str, tuple[list[str], str]]:
@@ -138,7 +138,7 @@ def parse_model(path: Path, layer: str, macros: dict[str, tuple[list[str], str]]
     first_line = sql.splitlines()[0] if sql else ""
     if match := MATERIALIZED.match(first_line):
         materialized = match.group(1).lower()
-    if materialized is not None and materialized not in settings.MATERIALIZATIONS:
+    if materialized is not None and materialized not in layout.MATERIALIZATIONS:
         raise ModelError(f"{path.name}: unknown materialization {materialized!r}")
     refs: list[str] = []
     sources: list[str] = []
@@ -147,13 +147,13 @@ def parse_model(path: Path, layer: str, macros: dict[str, tuple[list[str], str]]
         target = refs if kind == "ref" else sources
         if name not in target:
             target.append(name)
-    unknown = [s for s in sources if s not in settings.SOURCES]
+    unknown = [s for s in sources if s not in layout.SOURCES]
     if unknown:
         raise ModelError(f"{path.name}: unknown source table(s) {unknown}")
     return Model(path.stem, layer, materialized, sql, tuple(refs), tuple(sources))
 
 
-def load_models(models_dir: Path = settings.MODELS_DIR) -> list[Model]:
+def load_models(models_dir: Path = layout.MODELS_DIR) -> list[Model]:
     """All models, in dependency order (every model after the models it refers to).
 
     Args:
@@ -167,7 +167,7 @@ def load_models(models_dir: Path = settings.MODELS_DIR) -> list[Model]:
     """
     found: dict[str, Model] = {}
     macros = dialect_macros(models_dir.parent / "macros")
-    for layer in settings.LAYERS:
+    for layer in layout.LAYERS:
         for path in sorted((models_dir / layer).glob("*.sql")):
             model = parse_model(path, layer, macros)
             if model.name in found:
@@ -191,7 +191,7 @@ def dependency_order(models: Iterable[Model]) -> list[Model]:
     except CycleError as exc:
         raise ModelError(f"dependency cycle between models: {exc.args[1]}") from exc
     ordered: list[str] = []
-    rank = {layer: i for i, layer in enumerate(settings.LAYERS)}
+    rank = {layer: i for i, layer in enumerate(layout.LAYERS)}
     while sorter.is_active():
         ready = sorted(sorter.get_ready(), key=lambda n: (rank[by_name[n].layer], n))
         ordered.extend(ready)

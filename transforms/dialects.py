@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from . import settings
+from . import layout
 
 _VALUE = "__value__"
 # Seconds since 1970-01-01 UTC, with fractions, of a zoned timestamp. Absent: `EXTRACT(EPOCH …)` is
@@ -251,13 +251,13 @@ def to_dialect(sql: str, dialect: str) -> str:
         sqlglot.errors.SqlglotError: When the statement cannot be parsed or uses a construct the
             target dialect does not support.
     """
-    if dialect == settings.SOURCE_DIALECT:
+    if dialect == layout.SOURCE_DIALECT:
         return sql
-    statements = [s for s in sqlglot.parse(sql, read=settings.SOURCE_DIALECT) if s is not None]
+    statements = [s for s in sqlglot.parse(sql, read=layout.SOURCE_DIALECT) if s is not None]
     if len(statements) != 1:
         raise ValueError(f"expected one statement, got {len(statements)}")
     statement = statements[0]
-    if dialect not in settings.CTE_MATERIALIZATION_DIALECTS:
+    if dialect not in layout.CTE_MATERIALIZATION_DIALECTS:
         # `AS [NOT] MATERIALIZED` is a planner hint: drop it where the dialect has no such syntax
         for cte in statement.find_all(exp.CTE):
             cte.set("materialized", None)

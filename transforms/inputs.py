@@ -1,7 +1,7 @@
 """Typed inputs for the raw tables: what `{{ source('…') }}` becomes.
 
 Each raw table is read through a SELECT that projects exactly the contract's columns
-(`settings.SOURCES`) with the contract's types, whatever the table really holds: a missing column
+(`layout.SOURCES`) with the contract's types, whatever the table really holds: a missing column
 becomes a typed NULL, a missing table an empty typed row set, text dates are parsed, and timestamps
 without a zone are taken as UTC. The models can then rely on one shape on every destination.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import settings
+from . import layout
 from .quoting import quote
 
 TEXT_TYPES = ("CHAR", "TEXT", "STRING")
@@ -38,7 +38,7 @@ def column_expression(column: str, target: str, actual: str | None) -> str:
 
     Args:
         column: Column name.
-        target: Contract type (`settings.BIGINT`, …).
+        target: Contract type (`layout.BIGINT`, …).
         actual: The column's type in the destination, or None when the column does not exist.
 
     Returns:
@@ -47,11 +47,11 @@ def column_expression(column: str, target: str, actual: str | None) -> str:
     name = quote(column)
     if actual is None:
         expr = f"CAST(NULL AS {target})"
-    elif target == settings.TEXT:
+    elif target == layout.TEXT:
         expr = f"CAST({name} AS {target})"
     elif _is_text(actual):
         expr = f"CAST(NULLIF(TRIM({name}), '') AS {target})"
-    elif target == settings.TIMESTAMPTZ and not _is_zoned_timestamp(actual):
+    elif target == layout.TIMESTAMPTZ and not _is_zoned_timestamp(actual):
         # A timestamp without zone (or a date) is stored UTC by convention; don't let the session decide.
         expr = f"CAST({name} AS TIMESTAMP) AT TIME ZONE 'UTC'"
     else:
@@ -66,7 +66,7 @@ class SourceInputs:
     Attributes:
         sql: Raw table name → parenthesised SELECT with the contract's columns.
         missing_tables: Raw tables that do not exist (read as empty), optional ones excepted.
-        absent_optional_tables: Optional raw tables (`settings.OPTIONAL_SOURCES`) that do not exist.
+        absent_optional_tables: Optional raw tables (`layout.OPTIONAL_SOURCES`) that do not exist.
         missing_columns: Raw table → contract columns it lacks (read as NULL).
     """
 
@@ -79,7 +79,7 @@ class SourceInputs:
 def source_inputs(
     qualified_dataset: str,
     existing: Mapping[str, Mapping[str, str]],
-    contract: Mapping[str, Mapping[str, str]] = settings.SOURCES,
+    contract: Mapping[str, Mapping[str, str]] = layout.SOURCES,
 ) -> SourceInputs:
     """Build the typed input of every raw table of the contract.
 
@@ -96,7 +96,7 @@ def source_inputs(
     for table, columns in contract.items():
         actual = existing.get(table)
         if actual is None:
-            if table in settings.OPTIONAL_SOURCES:
+            if table in layout.OPTIONAL_SOURCES:
                 result.absent_optional_tables.append(table)
             else:
                 result.missing_tables.append(table)

@@ -25,10 +25,10 @@ from typing import Any, Final
 
 import yaml
 
-from . import settings
+from . import layout
 
-SOURCES_FILE: Final = settings.MODELS_DIR / "staging" / "_woodpecker__sources.yml"
-MARTS_FILE: Final = settings.MODELS_DIR / "marts" / "_woodpecker__marts.yml"
+SOURCES_FILE: Final = layout.MODELS_DIR / "staging" / "_woodpecker__sources.yml"
+MARTS_FILE: Final = layout.MODELS_DIR / "marts" / "_woodpecker__marts.yml"
 METRICS_DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 TABLES_DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
 BEGIN = "<!-- generated from {source}: {name} (python -m transforms.model_docs --write) -->"
@@ -105,12 +105,12 @@ def _tests(entries: Sequence[Any] | None, where: str) -> list[DataTest]:
     return tests
 
 
-def schema_files(models_dir: Path = settings.MODELS_DIR) -> list[Path]:
+def schema_files(models_dir: Path = layout.MODELS_DIR) -> list[Path]:
     """The `schema.yml` files of the package (one per layer, plus the sources and metrics)."""
     return sorted(models_dir.glob("*/_woodpecker__*.yml"))
 
 
-def load_schema(models_dir: Path = settings.MODELS_DIR) -> dict[str, ModelDoc]:
+def load_schema(models_dir: Path = layout.MODELS_DIR) -> dict[str, ModelDoc]:
     """Every model's documentation, by model name.
 
     Raises:
@@ -150,7 +150,7 @@ def load_schema(models_dir: Path = settings.MODELS_DIR) -> dict[str, ModelDoc]:
 def source_contract(path: Path = SOURCES_FILE) -> dict[str, dict[str, str]]:
     """Raw table → {column → contract type in upper case} as the sources file lists them."""
     content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    (source,) = [s for s in content["sources"] if s["name"] == settings.SOURCE_NAME]
+    (source,) = [s for s in content["sources"] if s["name"] == layout.SOURCE_NAME]
     return {
         str(table["name"]): {str(c["name"]): str(c["data_type"]).upper() for c in table["columns"]}
         for table in source["tables"]
@@ -188,7 +188,7 @@ def undocumented(
     problems += [
         f"{name}: documented model does not exist"
         for name, doc in docs.items()
-        if name not in models and doc.layer in settings.LAYERS
+        if name not in models and doc.layer in layout.LAYERS
     ]
     return problems
 
@@ -212,7 +212,7 @@ def mart_section(doc: ModelDoc) -> str:
 def sources_section(path: Path = SOURCES_FILE) -> str:
     """The generated Markdown of the raw columns the models read, with their types."""
     content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    (source,) = [s for s in content["sources"] if s["name"] == settings.SOURCE_NAME]
+    (source,) = [s for s in content["sources"] if s["name"] == layout.SOURCE_NAME]
     lines = ["| table | columns the models read (type) |", "|---|---|"]
     for table in source["tables"]:
         columns = ", ".join(f"`{c['name']}` {c['data_type']}" for c in table["columns"])
@@ -227,7 +227,7 @@ def _relative(path: Path) -> str:
 def generated_blocks(docs: Mapping[str, ModelDoc] | None = None) -> dict[Path, tuple[str, dict[str, str]]]:
     """Document → (the `schema.yml` it is generated from, {block name → generated Markdown})."""
     docs = load_schema() if docs is None else docs
-    marts = {name: mart_section(docs[name]) for name in settings.MARTS}
+    marts = {name: mart_section(docs[name]) for name in layout.MARTS}
     return {
         METRICS_DOC: (_relative(MARTS_FILE), marts),
         TABLES_DOC: (_relative(SOURCES_FILE), {"sources": sources_section()}),

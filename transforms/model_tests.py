@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import settings
+from . import layout
 from .connection import Executor, open_executor
 from .dialects import to_dialect
 from .model_docs import DataTest, ModelDoc, SchemaError, load_schema
@@ -183,10 +183,10 @@ def run_model_tests(
         How many tests ran, and the failures (severity error) and warnings (severity warn).
     """
     docs = load_schema() if docs is None else docs
-    tested = [doc for doc in docs.values() if doc.layer in settings.LAYERS]
+    tested = [doc for doc in docs.values() if doc.layer in layout.LAYERS]
     report = DataTestReport()
     with open_executor(pipeline_or_sql_client, dataset_name) as ex:
-        dataset = dataset_name or ex.dataset_name or settings.DEFAULT_DATASET
+        dataset = dataset_name or ex.dataset_name or layout.DEFAULT_DATASET
         used = dialect or ex.dialect
         qualified = quote(dataset)
         if used == "duckdb":

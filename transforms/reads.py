@@ -17,7 +17,7 @@ from functools import lru_cache
 from sqlglot import exp, parse_one
 from sqlglot.optimizer.scope import traverse_scope
 
-from . import settings
+from . import layout
 from .catalog import Model, render
 from .quoting import quote
 
@@ -44,7 +44,7 @@ def columns_read(sql: str, tables: Iterable[str]) -> dict[str, frozenset[str] | 
         Table → its column names (lower case), or None when the statement may read every column.
     """
     used: dict[str, set[str] | None] = {table.lower(): set() for table in tables}
-    for scope in traverse_scope(parse_one(sql, read=settings.SOURCE_DIALECT)):
+    for scope in traverse_scope(parse_one(sql, read=layout.SOURCE_DIALECT)):
         for table in used:
             aliases = {
                 alias

@@ -12,11 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from .. import settings
+from .. import defaults
 from ..exit_codes import CliError, ExitCode
 from .marts import MartSource
 
-DEFAULT_PORT = settings.DASHBOARD_PORT
+DEFAULT_PORT = defaults.DASHBOARD_PORT
 
 
 def source_from_args(args: argparse.Namespace) -> MartSource:
@@ -25,7 +25,7 @@ def source_from_args(args: argparse.Namespace) -> MartSource:
         destination=args.destination,
         duckdb_path=args.duckdb_path,
         dataset=args.dataset,
-        pipeline_name=getattr(args, "pipeline_name", settings.PIPELINE_NAME),
+        pipeline_name=getattr(args, "pipeline_name", defaults.PIPELINE_NAME),
         pipelines_dir=getattr(args, "pipelines_dir", None),
     )
 

@@ -29,7 +29,7 @@ from typing import Any
 from transforms.information_schema import dataset_tables
 from transforms.quoting import literal, quote
 
-from .. import settings
+from .. import defaults
 from ..exit_codes import CliError, ExitCode
 
 Query = Callable[[str], list[tuple[Any, ...]]]
@@ -78,22 +78,22 @@ _EPOCH_DAY = "CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 86400) AS INTEGER)"
 class MartSource:
     """Where the marts are: a DuckDB file (the duckdb and filesystem destinations) or a dlt destination."""
 
-    destination: str = settings.DESTINATION
-    duckdb_path: str = settings.DUCKDB_PATH
-    dataset: str = settings.DATASET_NAME
-    pipeline_name: str = settings.PIPELINE_NAME
+    destination: str = defaults.DESTINATION
+    duckdb_path: str = defaults.DUCKDB_PATH
+    dataset: str = defaults.DATASET_NAME
+    pipeline_name: str = defaults.PIPELINE_NAME
     pipelines_dir: str | None = None
 
     @property
     def label(self) -> str:
         """Where the data comes from, for the page header."""
-        if self.destination in settings.DUCKDB_FILE_DESTINATIONS:
+        if self.destination in defaults.DUCKDB_FILE_DESTINATIONS:
             return f"{Path(self.duckdb_path).name} · {self.dataset}"
         return f"{self.destination} · {self.dataset}"
 
     def check(self) -> None:
         """Raise `CliError` (exit code 2) when the DuckDB file to read does not exist."""
-        if self.destination in settings.DUCKDB_FILE_DESTINATIONS and not Path(self.duckdb_path).is_file():
+        if self.destination in defaults.DUCKDB_FILE_DESTINATIONS and not Path(self.duckdb_path).is_file():
             raise CliError(
                 f"No database at {self.duckdb_path}: run `woodpecker-etl load` (or `make demo`) first, "
                 "or pass --duckdb-path.",
@@ -107,7 +107,7 @@ class MartSource:
         Raises:
             CliError: the DuckDB file does not exist (exit code 2).
         """
-        if self.destination in settings.DUCKDB_FILE_DESTINATIONS:
+        if self.destination in defaults.DUCKDB_FILE_DESTINATIONS:
             import duckdb
 
             self.check()
@@ -129,7 +129,7 @@ def _dlt_session(source: MartSource) -> Iterator[tuple[Query, Callable[[str], st
     """A session over any other dlt destination, through the pipeline's SQL client (DuckDB SQL transpiled)."""
     from transforms.dialects import to_dialect
 
-    from ..runner import LoadOptions, make_pipeline
+    from ..load_run import LoadOptions, make_pipeline
 
     pipeline = make_pipeline(
         LoadOptions(
@@ -143,7 +143,7 @@ def _dlt_session(source: MartSource) -> Iterator[tuple[Query, Callable[[str], st
     with pipeline.sql_client() as client:
         dialect = str(client.capabilities.sqlglot_dialect or "duckdb")
         tables: set[str] = set()
-        for name in (*MARTS, *settings.SOURCE_TABLES, "_dlt_loads"):
+        for name in (*MARTS, *defaults.SOURCE_TABLES, "_dlt_loads"):
             with contextlib.suppress(Exception):
                 client.execute_sql(f"SELECT 1 FROM {client.make_qualified_table_name(name)} WHERE 1 = 0")
                 tables.add(name)
@@ -181,7 +181,7 @@ def _freshness(run: Query, table: Callable[[str], str], tables: set[str]) -> dic
         if isinstance(value, dt.datetime):
             last = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
     counts = []
-    for name in (*settings.SOURCE_TABLES, *MARTS):
+    for name in (*defaults.SOURCE_TABLES, *MARTS):
         if name in tables:
             counts.append([name, int(run(f"SELECT COUNT(*) FROM {table(name)}")[0][0])])
     return {"last_load_at": last, "tables": counts}

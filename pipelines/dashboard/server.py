@@ -50,7 +50,7 @@ class DashboardApp:
         try:
             return 200, render(build_payload(self.source))
         except Exception as exc:
-            from ..errors import translate_error
+            from ..error_messages import translate_error
             from ..exit_codes import CliError
 
             error = exc if isinstance(exc, CliError) else translate_error(exc, None)

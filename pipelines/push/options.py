@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sources.woodpecker import settings as api
+from sources.woodpecker import settings
 
-from .. import settings
+from .. import defaults
 from ..exit_codes import CliError, ExitCode
 
 # The push keeps its own dlt pipeline (state and schema) in the load's dataset.
@@ -26,13 +26,13 @@ class PushOptions:
     update: bool = False
     force: bool = False
     dry_run: bool = False
-    batch_size: int = api.MAX_PROSPECTS_PER_REQUEST
+    batch_size: int = settings.MAX_PROSPECTS_PER_REQUEST
     file_name: str | None = None
     api_key: str | None = None
     base_url: str | None = None
-    destination: str = settings.DESTINATION
-    duckdb_path: str = settings.DUCKDB_PATH
-    dataset: str = settings.DATASET_NAME
+    destination: str = defaults.DESTINATION
+    duckdb_path: str = defaults.DUCKDB_PATH
+    dataset: str = defaults.DATASET_NAME
     pipelines_dir: str | None = None
 
     @property
@@ -50,9 +50,9 @@ def check(options: PushOptions) -> None:
     given = [name for name in ("table", "query", "file") if getattr(options, name)]
     if len(given) != 1:
         raise CliError("Give exactly one input: --table, --query or --file.", ExitCode.CONFIGURATION)
-    if not 1 <= options.batch_size <= api.MAX_PROSPECTS_PER_REQUEST:
+    if not 1 <= options.batch_size <= settings.MAX_PROSPECTS_PER_REQUEST:
         raise CliError(
-            f"--batch-size must be between 1 and {api.MAX_PROSPECTS_PER_REQUEST:,} (the API's limit).",
+            f"--batch-size must be between 1 and {settings.MAX_PROSPECTS_PER_REQUEST:,} (the API's limit).",
             ExitCode.CONFIGURATION,
         )
     if not options.campaign and (options.force or options.send_after):

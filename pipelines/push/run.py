@@ -14,19 +14,19 @@ from typing import Any
 
 import dlt
 
-from sources.woodpecker import settings as api
+from sources.woodpecker import settings
 from sources.woodpecker.api_key import clean_api_key
 from sources.woodpecker.client import WoodpeckerClient
 from sources.woodpecker.errors import ConfigurationError
 from sources.woodpecker.progress import RunStats
-from sources.woodpecker.push import PushTarget, request_body, send_batch
+from sources.woodpecker.prospect_writes import PushTarget, request_body, send_batch
 
-from .. import settings
-from ..errors import MISSING_KEY
+from .. import defaults
+from ..error_messages import MISSING_KEY
 from ..exit_codes import CliError, ExitCode
+from ..load_run import LoadOptions, make_pipeline
 from ..lock import pipeline_lock
 from ..report import sql_dataset
-from ..runner import LoadOptions, make_pipeline
 from .inputs import InputRows, read_destination, read_file
 from .options import PUSH_PIPELINE_NAME, PushOptions, api_send_after, check
 from .results import (
@@ -103,11 +103,11 @@ def make_client(options: PushOptions, stats: RunStats) -> WoodpeckerClient:
 
     return WoodpeckerClient(
         str(key),
-        options.base_url or setting("base_url", api.DEFAULT_BASE_URL),
+        options.base_url or setting("base_url", settings.DEFAULT_BASE_URL),
         stats,
-        request_timeout=setting("request_timeout", api.DEFAULT_REQUEST_TIMEOUT_S),
-        max_attempts=setting("max_attempts", api.DEFAULT_MAX_ATTEMPTS),
-        backoff_factor=setting("backoff_factor", api.DEFAULT_BACKOFF_FACTOR),
+        request_timeout=setting("request_timeout", settings.DEFAULT_REQUEST_TIMEOUT_S),
+        max_attempts=setting("max_attempts", settings.DEFAULT_MAX_ATTEMPTS),
+        backoff_factor=setting("backoff_factor", settings.DEFAULT_BACKOFF_FACTOR),
     )
 
 
@@ -248,7 +248,7 @@ def _send(
     batches: list[list[Prospect]],
     invalid: Sequence[Rejected],
 ) -> int:
-    file_format = settings.LOADER_FILE_FORMATS.get(options.destination)
+    file_format = defaults.LOADER_FILE_FORMATS.get(options.destination)
     finish_pending(pipeline)
     done = completed_batches(pipeline, pid)
     if invalid and INVALID_BATCH not in done:

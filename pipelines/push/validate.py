@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sources.woodpecker import settings as api
+from sources.woodpecker import settings
 
 # Pragmatic address check: one @, a local part without spaces or quotes (≤ 64 characters), a domain of
 # dot-separated labels (letters, digits, hyphens; no leading/trailing hyphen) ending in a ≥ 2 letter TLD.
@@ -81,16 +81,16 @@ class Validation:
 
 def allowed_columns(campaign: bool) -> tuple[str, ...]:
     """Columns a row may carry for this target (`interested` is a campaign-only field)."""
-    base = ("email", "status", *api.PROSPECT_TEXT_FIELDS, *api.PROSPECT_SNIPPET_FIELDS)
+    base = ("email", "status", *settings.PROSPECT_TEXT_FIELDS, *settings.PROSPECT_SNIPPET_FIELDS)
     return (*base, "interested") if campaign else base
 
 
 def allowed_statuses(campaign: bool, force: bool) -> tuple[str, ...]:
     """Row `status` values the target accepts, as the endpoint pages list them."""
     if not campaign:
-        return api.DATABASE_PROSPECT_STATUSES
-    forced = api.FORCED_CAMPAIGN_PROSPECT_STATUSES if force else ()
-    return (*api.CAMPAIGN_PROSPECT_STATUSES, *forced)
+        return settings.DATABASE_PROSPECT_STATUSES
+    forced = settings.FORCED_CAMPAIGN_PROSPECT_STATUSES if force else ()
+    return (*settings.CAMPAIGN_PROSPECT_STATUSES, *forced)
 
 
 def as_text(value: Any) -> str | None:
@@ -140,8 +140,8 @@ def _check_row(
             fields[target] = status
         elif target == "interested":
             interest = text.strip().upper().replace("-", "_").replace(" ", "_")
-            if interest not in api.INTEREST_VALUES:
-                reasons.append(f"interested {text!r} is not one of {', '.join(api.INTEREST_VALUES)}")
+            if interest not in settings.INTEREST_VALUES:
+                reasons.append(f"interested {text!r} is not one of {', '.join(settings.INTEREST_VALUES)}")
             fields[target] = interest
         else:
             fields[target] = text.strip() if target == "email" else text

@@ -6,8 +6,8 @@ import pytest
 
 from pipelines.accounts import Account, configured_names, resolve_account, select_accounts
 from pipelines.exit_codes import CliError, ExitCode
-from pipelines.parallel import account_options, default_workers
-from pipelines.runner import LoadOptions
+from pipelines.load_run import LoadOptions
+from pipelines.many_accounts import account_options, default_workers
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from transforms.runner import build_models
+from transforms.build import build_models
 
 from .pages import open_page
 

@@ -14,11 +14,11 @@ import pandas as pd
 
 from orchestration import woodpecker_definitions
 from orchestration.assets import attached, mart_key
-from orchestration.settings import DAILY_CRON, JOB_NAME
+from orchestration.dagster_defaults import DAILY_CRON, JOB_NAME
 from simulator import Simulator
 from sources.woodpecker import woodpecker_source
 from tests.source.harness import Loader, assert_matches_truth
-from transforms.settings import MARTS
+from transforms.layout import MARTS
 
 RESOURCES = {
     "campaigns",

@@ -10,7 +10,7 @@ from simulator import NO_ADDON_API_KEY, Simulator
 from sources.woodpecker.client import WoodpeckerClient
 from sources.woodpecker.errors import ApiError, AuthenticationError
 from sources.woodpecker.progress import RunStats
-from sources.woodpecker.push import PushTarget, post_body, send_batch
+from sources.woodpecker.prospect_writes import PushTarget, post_body, send_batch
 
 from .conftest import campaign_with_members, email_index, write_posts
 

@@ -10,7 +10,7 @@ from pipelines.exit_codes import CliError
 from pipelines.push.options import PushOptions, api_send_after, check
 from pipelines.push.run import push_id
 from pipelines.push.validate import as_text, valid_email, validate
-from sources.woodpecker.push import PushTarget
+from sources.woodpecker.prospect_writes import PushTarget
 
 
 def _one(row: dict[str, Any], *, campaign: bool = False, force: bool = False) -> tuple[str, ...]:

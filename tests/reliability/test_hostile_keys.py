@@ -27,7 +27,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.errors import translate_error
+from pipelines.error_messages import translate_error
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker.api_key import clean_api_key

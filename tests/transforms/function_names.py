@@ -9,11 +9,11 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from transforms import settings
+from transforms import layout
+from transforms.build import _Build
 from transforms.catalog import load_models, render
 from transforms.dialects import to_dialect
 from transforms.inputs import source_inputs
-from transforms.runner import _Build
 
 ALLOW_LISTS = Path(__file__).parent / "dialect_functions"
 _CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
@@ -46,7 +46,7 @@ def build_statements(dialect: str) -> tuple[str, ...]:
         body = render(model, lambda name: f'"woodpecker"."{name}__build"', inputs.sql)
         statements.append(to_dialect(f'CREATE TABLE "woodpecker"."{model.name}__build" AS {body}', dialect))
     for kind in _RAW_KINDS:
-        existing = {table: dict.fromkeys(columns, kind) for table, columns in settings.SOURCES.items()}
+        existing = {table: dict.fromkeys(columns, kind) for table, columns in layout.SOURCES.items()}
         for table, sql in source_inputs('"woodpecker"', existing).sql.items():
             statements.append(to_dialect(f"SELECT * FROM {sql} AS {table}", dialect))
     statements.append(to_dialect('SELECT COUNT(*) FROM "woodpecker"."campaign_performance"', dialect))

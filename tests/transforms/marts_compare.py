@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from transforms import settings
+from transforms import layout
 
 from .raw import Row, read_table
 
@@ -48,7 +48,7 @@ def assert_same_rows(mart: str, rows_l: list[Row], rows_r: list[Row]) -> None:
 
 def assert_same_marts(left: Any, right: Any, dataset: str) -> None:
     """Every mart holds the same rows in both connections (floats to 1e-9, load-time columns skipped)."""
-    for mart in settings.MARTS:
+    for mart in layout.MARTS:
         assert_same_rows(
             mart, read_table(left, dataset, mart, KEYS[mart]), read_table(right, dataset, mart, KEYS[mart])
         )

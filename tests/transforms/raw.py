@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from transforms import settings
+from transforms import layout
 from transforms.dialects import to_dialect
 
 Row = dict[str, Any]
@@ -58,9 +58,9 @@ def write_tables(
         columns: list[str] = []
         for row in rows:
             columns.extend(c for c in row if c not in columns)
-        contract = settings.SOURCES.get(table, {})
+        contract = layout.SOURCES.get(table, {})
         overrides = types or {}
-        column_types = {c: overrides.get(c, contract.get(c, settings.TEXT)) for c in columns}
+        column_types = {c: overrides.get(c, contract.get(c, layout.TEXT)) for c in columns}
         name = f'"{dataset}"."{table}"'
         if replace:
             _execute(conn, f"DROP TABLE IF EXISTS {name}")

@@ -9,7 +9,7 @@ import dlt
 import pytest
 import sqlglot
 
-from transforms import settings
+from transforms import layout
 from transforms.catalog import Model, ModelError, dependency_order, load_models, parse_model, render
 from transforms.dialects import fold_identifier, to_dialect
 from transforms.inputs import column_expression, source_inputs
@@ -25,16 +25,16 @@ def _build_statement(model: Model, inputs_sql: dict[str, str]) -> str:
 
 def test_every_mart_exists_and_names_follow_the_layers() -> None:
     names = {m.name: m for m in MODELS}
-    assert set(settings.MARTS) <= set(names)
+    assert set(layout.MARTS) <= set(names)
     for model in MODELS:
         if model.layer in PREFIX:
             assert model.name.startswith(PREFIX[model.layer]), model.name
         else:
-            assert model.name in settings.MARTS, model.name
+            assert model.name in layout.MARTS, model.name
         if model.sources:
             assert model.layer == "staging", f"{model.name} reads raw tables; only staging may"
     covered = {s for m in MODELS for s in m.sources}
-    assert covered == set(settings.SOURCES), "every raw table of the contract has a staging model"
+    assert covered == set(layout.SOURCES), "every raw table of the contract has a staging model"
 
 
 def test_layer_defaults_per_dialect() -> None:
@@ -53,7 +53,7 @@ def test_models_come_after_their_refs() -> None:
             assert position[ref] < position[model.name], (ref, model.name)
 
 
-@pytest.mark.parametrize("dialect", settings.TRANSPILE_DIALECTS)
+@pytest.mark.parametrize("dialect", layout.TRANSPILE_DIALECTS)
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
 def test_every_model_transpiles(model: Model, dialect: str, caplog: pytest.LogCaptureFixture) -> None:
     inputs = source_inputs('"woodpecker"', {})  # empty typed inputs: the widest use of casts
@@ -67,16 +67,16 @@ def test_every_model_transpiles(model: Model, dialect: str, caplog: pytest.LogCa
     assert not warnings, f"{model.name} → {dialect}: {warnings}"
 
 
-@pytest.mark.parametrize("destination", settings.WAREHOUSE_DESTINATIONS)
+@pytest.mark.parametrize("destination", layout.WAREHOUSE_DESTINATIONS)
 def test_every_warehouse_destination_speaks_a_transpiled_dialect(destination: str) -> None:
     factory = getattr(dlt.destinations, destination)
-    assert factory().capabilities().sqlglot_dialect in settings.TRANSPILE_DIALECTS
+    assert factory().capabilities().sqlglot_dialect in layout.TRANSPILE_DIALECTS
 
 
-@pytest.mark.parametrize("dialect", settings.TRANSPILE_DIALECTS)
+@pytest.mark.parametrize("dialect", layout.TRANSPILE_DIALECTS)
 def test_typed_inputs_transpile_for_every_column_kind(dialect: str) -> None:
     kinds = {"VARCHAR": "text", "TIMESTAMP": "naive", "TIMESTAMP WITH TIME ZONE": "zoned", "BIGINT": "int"}
-    existing = {table: dict.fromkeys(columns, "VARCHAR") for table, columns in settings.SOURCES.items()}
+    existing = {table: dict.fromkeys(columns, "VARCHAR") for table, columns in layout.SOURCES.items()}
     for actual in kinds:
         existing["prospects"]["last_contacted"] = actual
         inputs = source_inputs('"woodpecker"', existing)
@@ -84,7 +84,7 @@ def test_typed_inputs_transpile_for_every_column_kind(dialect: str) -> None:
 
 
 def test_column_expression_by_actual_type() -> None:
-    ts = settings.TIMESTAMPTZ
+    ts = layout.TIMESTAMPTZ
     assert column_expression("x", ts, None) == 'CAST(NULL AS TIMESTAMPTZ) AS "x"'
     assert (
         column_expression("x", ts, "character varying")
@@ -94,7 +94,7 @@ def test_column_expression_by_actual_type() -> None:
         'CAST("x" AS TIMESTAMP) AT TIME'
     )
     assert column_expression("x", ts, "TIMESTAMP WITH TIME ZONE") == 'CAST("x" AS TIMESTAMPTZ) AS "x"'
-    assert column_expression("x", settings.TEXT, "BIGINT") == 'CAST("x" AS TEXT) AS "x"'
+    assert column_expression("x", layout.TEXT, "BIGINT") == 'CAST("x" AS TEXT) AS "x"'
 
 
 def _write(folder: Path, layer: str, name: str, sql: str) -> None:

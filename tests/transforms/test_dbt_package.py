@@ -32,7 +32,8 @@ from pipelines.exit_codes import ExitCode
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms import settings
+from transforms import layout
+from transforms.build import build_models
 from transforms.catalog import ModelError, load_models
 from transforms.model_docs import (
     METRICS_DOC,
@@ -44,7 +45,6 @@ from transforms.model_docs import (
     undocumented,
 )
 from transforms.model_tests import run_model_tests
-from transforms.runner import build_models
 
 from .conftest import DATASET
 from .dbt_cli import DbtRun, run_dbt, user_project, write_profile
@@ -181,7 +181,7 @@ def _columns(conn: Any, schema: str, table: str) -> list[tuple[str, str]]:
 def _assert_same_marts(conn: Any) -> None:
     """Every mart of the runner (`woodpecker`) equals dbt's (`woodpecker_dbt`): columns, types, rows."""
     docs = load_schema()
-    for mart in settings.MARTS:
+    for mart in layout.MARTS:
         columns = _columns(conn, DATASET, mart)
         assert columns, mart
         assert _columns(conn, DBT_SCHEMA, mart) == columns, f"{mart}: columns differ"
@@ -215,7 +215,7 @@ def test_transform_runs_the_same_tests_as_dbt(built: Built) -> None:
     dbt_only = sum(
         len(d.tests) + sum(len(c.tests) for c in d.columns.values())
         for d in docs.values()
-        if d.layer not in settings.LAYERS
+        if d.layer not in layout.LAYERS
     )
     with duckdb.connect(str(built.path), read_only=True) as conn:
         report = run_model_tests(conn, DATASET)
@@ -328,7 +328,7 @@ def test_every_model_and_column_is_documented_once(built: Built) -> None:
 @pytest.fixture
 def models_copy(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "models"
-    shutil.copytree(settings.MODELS_DIR, folder)
+    shutil.copytree(layout.MODELS_DIR, folder)
     yield folder
 
 
@@ -371,24 +371,24 @@ def test_docs_are_generated_from_schema_yml() -> None:
     assert stale_documents() == []
     docs = load_schema()
     text = METRICS_DOC.read_text(encoding="utf-8")
-    for mart in settings.MARTS:
+    for mart in layout.MARTS:
         assert mart_section(docs[mart]) in text
     docs["campaign_performance"].columns["reply_rate"].description = "changed"
-    blocks = {mart: mart_section(docs[mart]) for mart in settings.MARTS}
+    blocks = {mart: mart_section(docs[mart]) for mart in layout.MARTS}
     source = "transforms/models/marts/_woodpecker__marts.yml"
     assert render_document(text, blocks, source) != text
 
 
 def test_sources_yml_is_the_contract_of_the_builtin_runner() -> None:
     expected = {
-        table: {c: t.upper() for c, t in columns.items()} for table, columns in settings.SOURCES.items()
+        table: {c: t.upper() for c, t in columns.items()} for table, columns in layout.SOURCES.items()
     }
     assert source_contract() == expected
 
 
 def test_semantic_layer_rates_match_campaign_performance(built: Built) -> None:
     """Each headline ratio metric, computed per campaign from its measures, equals the mart's rate column."""
-    content = yaml.safe_load((settings.MODELS_DIR / "marts" / "_woodpecker__metrics.yml").read_text())
+    content = yaml.safe_load((layout.MODELS_DIR / "marts" / "_woodpecker__metrics.yml").read_text())
     (semantic,) = content["semantic_models"]
     assert semantic["model"] == "ref('campaign_prospect_engagement')"
     measures = {m["name"]: m["expr"] for m in semantic["measures"]}
@@ -462,7 +462,7 @@ def test_the_runner_writes_a_dispatched_macro_in_its_duckdb_form(tmp_path: Path)
     """A dialect difference is a package macro dispatched per adapter; the runner uses `default__`."""
     (tmp_path / "macros").mkdir()
     (tmp_path / "macros" / "dialect.sql").write_text(DIALECT_MACRO, encoding="utf-8")
-    for layer in settings.LAYERS:
+    for layer in layout.LAYERS:
         (tmp_path / "models" / layer).mkdir(parents=True)
     (tmp_path / "models" / "staging" / "s.sql").write_text(
         "SELECT {{ woodpecker.utc_day('o.opened_at') }} AS d, {{ utc_day(\"o.x\") }} AS e "

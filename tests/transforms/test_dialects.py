@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from transforms import settings
+from transforms import layout
 from transforms.dialects import to_dialect
 from transforms.inputs import column_expression
 
 HINTED = "WITH c AS NOT MATERIALIZED (SELECT 1 AS a) SELECT a FROM c JOIN c AS d USING (a)"
 
 
-@pytest.mark.parametrize("dialect", settings.TRANSPILE_DIALECTS)
+@pytest.mark.parametrize("dialect", layout.TRANSPILE_DIALECTS)
 def test_cte_materialization_hint_only_where_supported(dialect: str) -> None:
     out = to_dialect(HINTED, dialect)
-    assert ("NOT MATERIALIZED" in out) == (dialect in settings.CTE_MATERIALIZATION_DIALECTS)
+    assert ("NOT MATERIALIZED" in out) == (dialect in layout.CTE_MATERIALIZATION_DIALECTS)
     assert out.count("SELECT") == 2
 
 
@@ -65,7 +65,7 @@ def test_tsql_conditions_become_bit_values() -> None:
 
 
 def test_clickhouse_timestamps_with_a_zone_are_read_as_zoned() -> None:
-    zoned = column_expression("x", settings.TIMESTAMPTZ, "Nullable(DateTime64(6, 'UTC'))")
+    zoned = column_expression("x", layout.TIMESTAMPTZ, "Nullable(DateTime64(6, 'UTC'))")
     assert zoned == 'CAST("x" AS TIMESTAMPTZ) AS "x"'
-    naive = column_expression("x", settings.TIMESTAMPTZ, "Nullable(DateTime64(6))")
+    naive = column_expression("x", layout.TIMESTAMPTZ, "Nullable(DateTime64(6))")
     assert "AT TIME ZONE 'UTC'" in naive

@@ -13,7 +13,7 @@ import pytest
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms.runner import build_models
+from transforms.build import build_models
 
 from .conftest import DATASET
 from .marts_compare import assert_same_marts

@@ -20,7 +20,7 @@ import pytest
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms.runner import BuildReport, build_models
+from transforms.build import BuildReport, build_models
 
 from .conftest import DATASET
 

@@ -20,8 +20,8 @@ import pytest
 from simulator import Simulator, SimulatorConfig
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.reconcile import apply_reconciliation
-from transforms import settings
-from transforms.runner import build_models
+from transforms import layout
+from transforms.build import build_models
 
 from .conftest import DATASET
 from .engines import (
@@ -92,7 +92,7 @@ def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, du
 
 
 def _assert_same_as_duckdb(duck: duckdb.DuckDBPyConnection, read: Any) -> None:
-    for mart in settings.MARTS:
+    for mart in layout.MARTS:
         assert_same_rows(mart, read_duckdb(duck, DATASET, mart, KEYS[mart]), read(mart, KEYS[mart]))
 
 

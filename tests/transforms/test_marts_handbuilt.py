@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from transforms.runner import build_models
+from transforms.build import build_models
 
 from . import scenario
 from .conftest import DATASET

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from transforms.runner import build_models
+from transforms.build import build_models
 
 from .conftest import DATASET
 from .raw import Row, by_key, read_table, write_tables

@@ -12,10 +12,10 @@ import dlt
 import duckdb
 import pytest
 
-from transforms import settings
+from transforms import layout
+from transforms.build import BuildError, build_models
 from transforms.catalog import Model, load_models
 from transforms.connection import DuckDBExecutor
-from transforms.runner import BuildError, build_models
 
 from . import scenario
 from .conftest import DATASET
@@ -44,7 +44,7 @@ def _temporary_tables(conn: Any) -> list[str]:
 
 
 def _marts(conn: Any) -> dict[str, list[dict[str, Any]]]:
-    return {m: read_table(conn, DATASET, m) for m in settings.MARTS}
+    return {m: read_table(conn, DATASET, m) for m in layout.MARTS}
 
 
 def _broken_model() -> Model:
@@ -131,7 +131,7 @@ def test_postgres_swap_blocked_by_a_dependent_view_changes_nothing(pg_conn: Any)
     with pytest.raises(BuildError, match="publishing"):
         build_models(pg_conn, DATASET)
     assert _marts(pg_conn) == before
-    assert not any(name.endswith(settings.BUILD_SUFFIX) for name in _objects(pg_conn))
+    assert not any(name.endswith(layout.BUILD_SUFFIX) for name in _objects(pg_conn))
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgres"])
@@ -158,7 +158,7 @@ def test_leftover_build_objects_are_replaced(duck: duckdb.DuckDBPyConnection) ->
     duck.execute(f'CREATE TABLE "{DATASET}"."campaign_performance__build" AS SELECT 42 AS junk')
     duck.execute(f'CREATE VIEW "{DATASET}"."stg_woodpecker__prospects__build" AS SELECT 1 AS junk')
     build_models(duck, DATASET)
-    assert not any(name.endswith(settings.BUILD_SUFFIX) for name in _objects(duck))
+    assert not any(name.endswith(layout.BUILD_SUFFIX) for name in _objects(duck))
     assert "junk" not in read_table(duck, DATASET, "campaign_performance")[0]
 
 
@@ -178,9 +178,9 @@ def test_missing_optional_tables_build_empty_inputs(duck: duckdb.DuckDBPyConnect
 
 def test_empty_destination_builds_empty_marts(duck: duckdb.DuckDBPyConnection) -> None:
     report = build_models(duck, "fresh_dataset")
-    assert sorted(report.missing_tables + report.absent_optional_tables) == sorted(settings.SOURCES)
-    assert report.absent_optional_tables == list(settings.OPTIONAL_SOURCES)
-    assert report.rows_per_mart == dict.fromkeys(settings.MARTS, 0)
+    assert sorted(report.missing_tables + report.absent_optional_tables) == sorted(layout.SOURCES)
+    assert report.absent_optional_tables == list(layout.OPTIONAL_SOURCES)
+    assert report.rows_per_mart == dict.fromkeys(layout.MARTS, 0)
 
 
 def test_missing_columns_and_text_dates_are_read_through_the_contract(
@@ -197,7 +197,7 @@ def test_missing_columns_and_text_dates_are_read_through_the_contract(
             row["last_contacted"] = ""
         prospects.append(row)
     raw["prospects"] = prospects
-    write_tables(duck, DATASET, raw, types={"last_contacted": settings.TEXT})
+    write_tables(duck, DATASET, raw, types={"last_contacted": layout.TEXT})
     report = build_models(duck, DATASET)
     missing = report.missing_columns["prospects"]
     assert {"company", "last_replied"} <= set(missing)
@@ -279,7 +279,7 @@ def test_view_models_are_republished_on_the_final_names(backend: str, request: p
     objects = _objects(conn)
     assert objects["v_members"] == "VIEW" and objects["v_per_campaign"] == "VIEW"
     assert objects["t_total"] == "BASE TABLE"
-    assert not any(name.endswith(settings.BUILD_SUFFIX) for name in objects)
+    assert not any(name.endswith(layout.BUILD_SUFFIX) for name in objects)
     # the published views read the published names: they keep working and follow new raw rows
     write_tables(conn, DATASET, {"campaign_prospects": raw["campaign_prospects"][:3]}, replace=False)
     total = read_table(conn, DATASET, "v_per_campaign")

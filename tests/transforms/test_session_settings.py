@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from transforms import settings
+from transforms import layout
+from transforms.build import BuildError, build_models
 from transforms.catalog import Model, load_models
-from transforms.runner import BuildError, build_models
 
 from . import scenario
 from .conftest import DATASET
@@ -22,7 +22,7 @@ def _setting(conn: duckdb.DuckDBPyConnection, name: str) -> object:
 
 @pytest.mark.parametrize("callers_value", [True, False])
 def test_build_restores_the_callers_settings(duck: duckdb.DuckDBPyConnection, callers_value: bool) -> None:
-    assert "preserve_insertion_order" in settings.BUILD_SESSION_SETTINGS["duckdb"]
+    assert "preserve_insertion_order" in layout.BUILD_SESSION_SETTINGS["duckdb"]
     write_tables(duck, DATASET, scenario.raw_tables())
     duck.execute(f"SET preserve_insertion_order = {str(callers_value).lower()}")
     build_models(duck, DATASET)

@@ -21,10 +21,10 @@ from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns
 from transforms.quoting import literal
 
-from . import settings
+from . import defaults
 from .account_column import ACCOUNT_ID, with_account_column
 from .destination_state import adopt_local_state
-from .errors import translate_error
+from .error_messages import translate_error
 from .exit_codes import CliError, ExitCode
 from .lake import is_lake
 from .lock import pipeline_lock, wait_for_duckdb_file
@@ -39,17 +39,17 @@ class LoadOptions:
     api_key: str | None = None
     base_url: str | None = None
     company_id: str | None = None
-    destination: str = settings.DESTINATION
-    duckdb_path: str = settings.DUCKDB_PATH
-    dataset: str = settings.DATASET_NAME
-    pipeline_name: str = settings.PIPELINE_NAME
+    destination: str = defaults.DESTINATION
+    duckdb_path: str = defaults.DUCKDB_PATH
+    dataset: str = defaults.DATASET_NAME
+    pipeline_name: str = defaults.PIPELINE_NAME
     pipelines_dir: str | None = None
     resources: list[str] | None = None
     full_refresh: bool = False
     reconcile: bool | None = None
     transform: bool = True
     # Seconds to wait for other processes to close the DuckDB file before giving up (exit code 5).
-    lock_timeout: float = settings.LOCK_TIMEOUT_S
+    lock_timeout: float = defaults.LOCK_TIMEOUT_S
     # Set in the `column` account layout: rows carry this `account_id` and key on it (shared tables).
     account_id: str | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
@@ -105,13 +105,13 @@ def check_options(options: LoadOptions) -> None:
     Raises:
         CliError: with the fix in the message.
     """
-    if options.destination in settings.DUCKDB_FILE_DESTINATIONS and Path(options.duckdb_path).stem == (
+    if options.destination in defaults.DUCKDB_FILE_DESTINATIONS and Path(options.duckdb_path).stem == (
         options.dataset
     ):
         raise CliError(
             f"The DuckDB file {options.duckdb_path} is named like the dataset {options.dataset!r}; "
             f"DuckDB then cannot tell the file's catalog from the schema. Choose another --duckdb-path "
-            f"(default {settings.DUCKDB_PATH}) or --dataset.",
+            f"(default {defaults.DUCKDB_PATH}) or --dataset.",
             ExitCode.CONFIGURATION,
         )
 
@@ -121,7 +121,7 @@ def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
     check_options(options)
     destination: Any = options.destination
     if options.destination == "duckdb":
-        credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(settings.DUCKDB_LOAD_CONFIG))
+        credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(defaults.DUCKDB_LOAD_CONFIG))
         destination = dlt.destinations.duckdb(credentials=credentials)
     kwargs: dict[str, Any] = {}
     if options.pipelines_dir:
@@ -203,7 +203,7 @@ def run_load(
     say = on_step or (lambda _msg: None)
     started = time.monotonic()
     with _translated(options.api_key), pipeline_lock(options.pipelines_dir, options.pipeline_name):
-        if options.destination in settings.DUCKDB_FILE_DESTINATIONS:
+        if options.destination in defaults.DUCKDB_FILE_DESTINATIONS:
             wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, say)
         pipeline = adopt_local_state(make_pipeline(options), options)
         # The marts are marked stale as a load step starts, before it drops or writes any raw table; a
@@ -221,8 +221,8 @@ def run_load(
                 pipeline.run()
             finished_pending = True
         run_args: dict[str, Any] = {}
-        if options.destination in settings.LOADER_FILE_FORMATS:
-            run_args["loader_file_format"] = settings.LOADER_FILE_FORMATS[options.destination]
+        if options.destination in defaults.LOADER_FILE_FORMATS:
+            run_args["loader_file_format"] = defaults.LOADER_FILE_FORMATS[options.destination]
         if options.full_refresh:
             mode: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
             run_args["refresh"] = mode
@@ -270,7 +270,7 @@ def _stale_reason(options: LoadOptions) -> str:
     return f"a load began at {now} and did not finish"
 
 
-def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
+def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> Any:
     """Rebuild the engagement tables inside the destination (a lake's: in the DuckDB file `duckdb_path`).
 
     A finished rebuild is recorded (`pipelines/marts_state.py`): the marts match the raw tables again.
@@ -279,11 +279,11 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
         from .lake import build_lake_models
 
         return build_lake_models(pipeline, duckdb_path)
-    from transforms.runner import build_models
+    from transforms.build import build_models
 
     with pipeline.sql_client() as client:
         if pipeline.destination.destination_name == "duckdb":
-            # The memory cap is for loading (settings.DUCKDB_LOAD_CONFIG); joins over millions of
+            # The memory cap is for loading (defaults.DUCKDB_LOAD_CONFIG); joins over millions of
             # memberships run faster with DuckDB's default.
             client.execute_sql("RESET memory_limit")
         report = build_models(client)
@@ -291,7 +291,7 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.
     return report
 
 
-def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = settings.DUCKDB_PATH) -> Any:
+def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> Any:
     """Run the models' schema.yml tests where `build_engagement_models` built them (`transform --test`)."""
     from transforms.model_tests import run_model_tests
 

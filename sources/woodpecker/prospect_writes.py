@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from . import settings
@@ -22,11 +23,15 @@ from .errors import ApiError
 
 PUSH_RESOURCE = "push"
 
-ADDED = "added"
-UPDATED = "updated"
-ADDED_OR_UPDATED = "added_or_updated"
-DUPLICATE = "duplicate"
-UNANSWERED = "unanswered"
+
+class PushOutcome(StrEnum):
+    """What the add endpoints did with one prospect, as stored in `push_results.outcome`."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    ADDED_OR_UPDATED = "added_or_updated"
+    DUPLICATE = "duplicate"
+    UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)
@@ -104,20 +109,22 @@ def request_body(target: PushTarget, prospects: Sequence[Mapping[str, str]]) -> 
 
 def _outcome(target: PushTarget, email: str, result: Mapping[str, Any] | None) -> ProspectOutcome:
     if result is None:
-        return ProspectOutcome(email, None, UNANSWERED, None, "the answer has no result for this prospect")
+        return ProspectOutcome(
+            email, None, PushOutcome.UNANSWERED, None, "the answer has no result for this prospect"
+        )
     raw_id = result.get("id")
     pid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
     if result.get("status") == "ERROR":
         code = str(result.get("code") or "E_UNKNOWN")
-        outcome = DUPLICATE if code == settings.DUPLICATE_CODE else code
+        outcome = PushOutcome.DUPLICATE if code == settings.DUPLICATE_CODE else code
         return ProspectOutcome(email, pid, outcome, code, str(result.get("msg") or ""))
     if target.campaign_id is not None:
         # Without `update` a prospect already in the campaign is an E_DUPLICATE error; with it, the
         # campaign endpoint marks the updated one with prospect_campaign = DUPLICATE.
         in_campaign = result.get("prospect_campaign") == settings.DUPLICATE_IN_CAMPAIGN
-        return ProspectOutcome(email, pid, UPDATED if in_campaign else ADDED)
+        return ProspectOutcome(email, pid, PushOutcome.UPDATED if in_campaign else PushOutcome.ADDED)
     # The database endpoint answers new and updated prospects alike when `update` is set.
-    return ProspectOutcome(email, pid, ADDED_OR_UPDATED if target.update else ADDED)
+    return ProspectOutcome(email, pid, PushOutcome.ADDED_OR_UPDATED if target.update else PushOutcome.ADDED)
 
 
 def outcomes(

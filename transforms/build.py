@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import settings
+from . import layout
 from .catalog import Model, load_models, render
 from .connection import Executor, open_executor
 from .dialects import to_dialect
@@ -86,7 +86,7 @@ class _Build:
         # once into a temporary table (holding only the columns its readers name) when several models
         # read them, else a temporary view that the one reader inlines (no copy at all).
         self.temporary: dict[str, str] = {}
-        if dialect in settings.VIEW_CACHE_DIALECTS:
+        if dialect in layout.VIEW_CACHE_DIALECTS:
             readers = Counter(ref for m in self.models for ref in m.refs)
             for name, kind in self.kind.items():
                 if kind == "view":
@@ -128,8 +128,8 @@ class _Build:
         if not building:
             return f"{self.qualified}.{quote(model_name)}"
         if model_name in self.temporary:
-            return f"{settings.VIEW_CACHE_SCHEMA}.{quote(model_name + settings.BUILD_SUFFIX)}"
-        return f"{self.qualified}.{quote(model_name + settings.BUILD_SUFFIX)}"
+            return f"{layout.VIEW_CACHE_SCHEMA}.{quote(model_name + layout.BUILD_SUFFIX)}"
+        return f"{self.qualified}.{quote(model_name + layout.BUILD_SUFFIX)}"
 
     def body(self, model: Model, inputs: SourceInputs) -> str:
         """The model's SELECT as this build runs it (reading the other models' build objects)."""
@@ -146,7 +146,7 @@ class _Build:
         """Remove `__build` objects left by this or an interrupted earlier build."""
         present = self.object_types()
         for model in reversed(self.models):
-            build_name = model.name + settings.BUILD_SUFFIX
+            build_name = model.name + layout.BUILD_SUFFIX
             if build_name in present:
                 self.drop(build_name, present[build_name])
         self.drop_cache()
@@ -194,7 +194,7 @@ class _Build:
             present = self.object_types()
             for model in reversed(self.models):
                 if self.kind[model.name] == "view" and model.name not in self.temporary:
-                    self.drop(model.name + settings.BUILD_SUFFIX, "view")
+                    self.drop(model.name + layout.BUILD_SUFFIX, "view")
             for model in reversed(self.models):
                 if model.name in present:
                     self.drop(model.name, present[model.name])
@@ -212,8 +212,8 @@ class _Build:
 
     @contextlib.contextmanager
     def session_settings(self) -> Iterator[None]:
-        """Apply `settings.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
-        wanted = settings.BUILD_SESSION_SETTINGS.get(self.dialect, {})
+        """Apply `layout.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
+        wanted = layout.BUILD_SESSION_SETTINGS.get(self.dialect, {})
         previous = {
             name: self.ex.execute(f"SELECT current_setting({literal(name)})")[0][0] for name in wanted
         }
@@ -286,5 +286,5 @@ def build_models(
     """
     chosen = list(models) if models is not None else load_models()
     with open_executor(pipeline_or_sql_client, dataset_name) as executor:
-        dataset = dataset_name or executor.dataset_name or settings.DEFAULT_DATASET
+        dataset = dataset_name or executor.dataset_name or layout.DEFAULT_DATASET
         return _Build(executor, dataset, dialect or executor.dialect, chosen).run()

@@ -31,13 +31,12 @@ from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns
 from transforms.quoting import literal, quote
 
-from . import settings
+from . import defaults
 from .account_column import ACCOUNT_ID
 from .accounts import Account
-from .errors import redact, translate_error
+from .error_messages import redact, translate_error
 from .exit_codes import CliError, ExitCode
-from .lock import pipeline_lock
-from .runner import (
+from .load_run import (
     LoadOptions,
     LoadResult,
     build_engagement_models,
@@ -45,6 +44,7 @@ from .runner import (
     make_pipeline,
     run_load,
 )
+from .lock import pipeline_lock
 
 LAYOUTS = ("dataset", "column")
 
@@ -108,8 +108,8 @@ class AccountsRun:
 
 
 def default_workers(n_accounts: int) -> int:
-    """Workers when `--workers` is not given: one per account, at most `settings.DEFAULT_MAX_WORKERS`."""
-    return max(1, min(settings.DEFAULT_MAX_WORKERS, n_accounts))
+    """Workers when `--workers` is not given: one per account, at most `defaults.DEFAULT_MAX_WORKERS`."""
+    return max(1, min(defaults.DEFAULT_MAX_WORKERS, n_accounts))
 
 
 def account_dataset(base: LoadOptions, name: str) -> str:
@@ -119,7 +119,7 @@ def account_dataset(base: LoadOptions, name: str) -> str:
 
 def union_dataset(base: LoadOptions) -> str:
     """The dataset of the cross-account views."""
-    return f"{base.dataset}{settings.ALL_ACCOUNTS_SUFFIX}"
+    return f"{base.dataset}{defaults.ALL_ACCOUNTS_SUFFIX}"
 
 
 def check_layout(layout: str) -> None:
@@ -221,7 +221,7 @@ def _has_loaded_rows(options: LoadOptions) -> bool:
     pipeline = make_pipeline(options)
     with pipeline.sql_client() as client:
         tables = dataset_columns(client.execute_sql, options.dataset, client_dialect(client))
-        for table in settings.SOURCE_TABLES:
+        for table in defaults.SOURCE_TABLES:
             if table not in tables:
                 continue
             if options.account_id is None:
@@ -277,7 +277,7 @@ def shared_database(base: LoadOptions) -> Iterator[None]:
         yield
         return
     keeper = replace(
-        base, pipeline_name=f"{base.pipeline_name}{settings.ALL_ACCOUNTS_SUFFIX}", dataset=union_dataset(base)
+        base, pipeline_name=f"{base.pipeline_name}{defaults.ALL_ACCOUNTS_SUFFIX}", dataset=union_dataset(base)
     )
     pipeline = make_pipeline(keeper)
     with pipeline.sql_client():
@@ -286,7 +286,7 @@ def shared_database(base: LoadOptions) -> Iterator[None]:
 
 def needs_load_gate(base: LoadOptions, layout: str) -> bool:
     """Whether the accounts' destination writes must take turns (see docs/accounts.md)."""
-    return layout == "column" or base.destination in settings.ONE_WRITER_DESTINATIONS
+    return layout == "column" or base.destination in defaults.ONE_WRITER_DESTINATIONS
 
 
 def run_accounts(
@@ -399,7 +399,7 @@ def build_account_models(base: LoadOptions, name: str) -> Any:
     The views carry every shared raw table's columns except `account_id`, filtered to the account, so
     the SQL models read them exactly like an own dataset.
     """
-    from transforms.runner import build_models
+    from transforms.build import build_models
 
     pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_{name}"))
     target = account_dataset(base, name)
