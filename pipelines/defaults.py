@@ -2,6 +2,8 @@
 
 from typing import Final
 
+from sources.woodpecker_tables import table_names
+
 PIPELINE_NAME: Final = "woodpecker"
 DATASET_NAME: Final = "woodpecker"
 DESTINATION: Final = "duckdb"
@@ -34,18 +36,8 @@ LOCK_TIMEOUT_CONFIG: Final = "woodpecker_etl.lock_timeout"
 # Seconds between progress lines while a load runs.
 PROGRESS_INTERVAL_S: Final = 2.0
 
-# Tables the source loads, in the order the summary lists them.
-SOURCE_TABLES: Final = (
-    "campaigns",
-    "campaign_steps",
-    "campaign_step_versions",
-    "prospects",
-    "campaign_prospects",
-    "campaign_stats",
-    "prospect_opens",
-    "prospect_clicks",
-    "webhook_events",
-)
+# Tables the source loads, in the order the summary lists them (the declarations' order).
+SOURCE_TABLES: Final = table_names()
 
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780

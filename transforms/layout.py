@@ -1,9 +1,14 @@
-"""Constants of the engagement models: layout, naming, dialects and the raw-table contract."""
+"""Constants of the engagement models: layout, naming, dialects and the raw-table contract.
+
+The raw-table contract (`SOURCES`) is derived from the source's table declarations.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
+
+from sources.woodpecker_tables import TABLES, optional_tables
 
 MODELS_DIR: Final = Path(__file__).parent / "models"
 LAYERS: Final = ("staging", "intermediate", "marts")
@@ -77,129 +82,18 @@ TIMESTAMPTZ: Final = "TIMESTAMPTZ"
 BOOLEAN: Final = "BOOLEAN"
 DOUBLE: Final = "DOUBLE"
 
-_BOOKKEEPING: Final = {"deleted_at": TIMESTAMPTZ, "_fetched_at": TIMESTAMPTZ}
-_STATS_COUNTERS: Final = (
-    "prospects",
-    "sent",
-    "delivery",
-    "opened",
-    "clicked",
-    "replied",
-    "autoreplied",
-    "bounced",
-    "invalid",
-    "optout",
-    "interested",
-    "not_interested",
-    "maybe_later",
-    "queue",
-    "to_check",
-)
-
-# Raw tables the models read (`{{ source('name') }}`) and the columns they use, with their types.
+# Raw tables the models read (`{{ source('name') }}`) and the columns they use, with their types: derived
+# from the table declarations (sources/woodpecker_tables.py, `Column.read` / `read_as`).
 # Every table is optional: a missing table is replaced by an empty input of these columns, a missing
 # column by NULL, so a partial load (no clicks yet, an older schema) still builds.
 SOURCES: Final[dict[str, dict[str, str]]] = {
-    "prospects": {
-        "id": BIGINT,
-        "email": TEXT,
-        "first_name": TEXT,
-        "last_name": TEXT,
-        "company": TEXT,
-        "industry": TEXT,
-        "website": TEXT,
-        "title": TEXT,
-        "country": TEXT,
-        "tags": TEXT,
-        "organization_id": BIGINT,
-        "status": TEXT,
-        "last_contacted": TIMESTAMPTZ,
-        "last_replied": TIMESTAMPTZ,
-        "updated": TIMESTAMPTZ,
-        **_BOOKKEEPING,
-    },
-    "campaigns": {
-        "id": BIGINT,
-        "name": TEXT,
-        "status": TEXT,
-        "created": TIMESTAMPTZ,
-        "folder_id": BIGINT,
-        "folder_name": TEXT,
-        "from_email": TEXT,
-        "per_day": BIGINT,
-        "daily_enroll": BIGINT,
-        "timezone": TEXT,
-        "details_status": TEXT,
-        **_BOOKKEEPING,
-    },
-    "campaign_steps": {
-        "campaign_id": BIGINT,
-        "step_id": TEXT,
-        "step_number": BIGINT,
-        "type": TEXT,
-        "followup_after_range": TEXT,
-        "followup_after_value": BIGINT,
-        "wait_hours": DOUBLE,
-        "sending_days": TEXT,
-        "version_count": BIGINT,
-        **_BOOKKEEPING,
-    },
-    "campaign_step_versions": {
-        "campaign_id": BIGINT,
-        "step_id": TEXT,
-        "step_number": BIGINT,
-        "version_id": TEXT,
-        "version": TEXT,
-        "subject": TEXT,
-        "signature": TEXT,
-        "track_opens": BOOLEAN,
-        **_BOOKKEEPING,
-    },
-    "campaign_prospects": {
-        "campaign_id": BIGINT,
-        "prospect_id": BIGINT,
-        "status": TEXT,
-        "sent_mails": BIGINT,
-        "interested": TEXT,
-        "campaign_email": TEXT,
-        **_BOOKKEEPING,
-    },
-    "campaign_stats": {
-        "campaign_id": BIGINT,
-        "captured_at": TIMESTAMPTZ,
-        **dict.fromkeys(_STATS_COUNTERS, BIGINT),
-        "_fetched_at": TIMESTAMPTZ,
-    },
-    "prospect_opens": {
-        "prospect_id": BIGINT,
-        "campaign_id": BIGINT,
-        "opened_at": TIMESTAMPTZ,
-        **_BOOKKEEPING,
-    },
-    "prospect_clicks": {
-        "prospect_id": BIGINT,
-        "campaign_id": BIGINT,
-        "url": TEXT,
-        "clicked_at": TIMESTAMPTZ,
-        **_BOOKKEEPING,
-    },
-    # Events a webhook receiver spooled (optional: absent unless webhooks are set up).
-    "webhook_events": {
-        "event_id": TEXT,
-        "event": TEXT,
-        "prospect_id": BIGINT,
-        "campaign_id": BIGINT,
-        "step": BIGINT,
-        "occurred_at": TIMESTAMPTZ,
-        "email": TEXT,
-        "url": TEXT,
-        "received_at": TIMESTAMPTZ,
-    },
+    table.name: {name: sql_type.upper() for name, sql_type in table.model_inputs().items()}
+    for table in TABLES
 }
 
 # Raw tables that exist only when a feature is on (webhooks): read as empty when absent, and not reported
 # as missing.
-OPTIONAL_SOURCES: Final = ("webhook_events",)
+OPTIONAL_SOURCES: Final = optional_tables()
 
 # The published tables a build reports row counts for.
 MARTS: Final = (

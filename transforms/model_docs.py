@@ -1,10 +1,11 @@
 """The models' contract as the dbt package writes it: the `schema.yml` files next to the SQL.
 
 Every model under `models/` has one entry in a `_woodpecker__<layer>.yml` file: its description, its
-grain (`config.meta.grain`), each column's description and the column's tests; the raw tables' columns
-and types are in `staging/_woodpecker__sources.yml`. This module reads those files for the built-in
-runner (`model_tests` runs their tests), checks them against the columns the models really produce, and
-writes the generated parts of docs/metrics.md and docs/tables.md from them.
+grain (`config.meta.grain`), each column's description and the column's tests. The raw tables' columns
+and types, `staging/_woodpecker__sources.yml`, are generated from the source's table declarations
+(sources/woodpecker_tables.py). This module reads those files for the built-in runner (`model_tests`
+runs their tests), checks them against the columns the models really produce, and writes the generated
+files: the sources file, and the generated parts of docs/metrics.md and docs/tables.md.
 
 Example:
     >>> docs = load_schema()
@@ -25,9 +26,12 @@ from typing import Any, Final
 
 import yaml
 
+from sources.woodpecker_tables import TABLES, Table
+
 from . import layout
 
 SOURCES_FILE: Final = layout.MODELS_DIR / "staging" / "_woodpecker__sources.yml"
+DECLARATIONS: Final = "sources/woodpecker_tables.py"
 MARTS_FILE: Final = layout.MODELS_DIR / "marts" / "_woodpecker__marts.yml"
 METRICS_DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 TABLES_DOC: Final = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
@@ -209,15 +213,49 @@ def mart_section(doc: ModelDoc) -> str:
     return "\n".join(lines)
 
 
-def sources_section(path: Path = SOURCES_FILE) -> str:
+def sources_section(tables: Sequence[Table] = TABLES) -> str:
     """The generated Markdown of the raw columns the models read, with their types."""
-    content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    (source,) = [s for s in content["sources"] if s["name"] == layout.SOURCE_NAME]
     lines = ["| table | columns the models read (type) |", "|---|---|"]
-    for table in source["tables"]:
-        columns = ", ".join(f"`{c['name']}` {c['data_type']}" for c in table["columns"])
-        lines.append(f"| `{table['name']}` | {columns} |")
+    for table in tables:
+        columns = ", ".join(f"`{name}` {sql_type}" for name, sql_type in table.model_inputs().items())
+        lines.append(f"| `{table.name}` | {columns} |")
     return "\n".join(lines)
+
+
+_SOURCES_HEADER = f"""version: 2
+
+# Generated from {DECLARATIONS} by `python -m transforms.model_docs --write`: edit the
+# declarations, not this file (tests/transforms/test_dbt_package.py fails when it is stale).
+# The raw tables the Woodpecker source loads (docs/tables.md) and the columns the models read, with the
+# type each is read as. This list is the contract of both runners: `typed_source()` (dbt) and
+# transforms/inputs.py (`woodpecker-etl transform`, from transforms/layout.py: SOURCES) project exactly
+# these columns, a missing column as a typed NULL and a missing table as an empty input.
+sources:
+  - name: {layout.SOURCE_NAME}
+    description: Tables loaded by the Woodpecker source (dlt dataset `woodpecker` unless configured).
+    database: "{{{{ var('woodpecker_database', none) or target.database }}}}"
+    schema: "{{{{ var('woodpecker_schema', 'woodpecker') }}}}"
+    tables:
+"""
+
+
+def _yaml(value: Any, flow: bool = False) -> str:
+    return yaml.safe_dump(
+        value, default_flow_style=flow, sort_keys=False, width=10**6, allow_unicode=True
+    ).strip()
+
+
+def sources_yml(tables: Sequence[Table] = TABLES) -> str:
+    """The dbt sources file (`staging/_woodpecker__sources.yml`) of the declared tables."""
+    lines = [_SOURCES_HEADER.rstrip("\n")]
+    for table in tables:
+        lines.append(f"      - name: {table.name}")
+        lines.append(f"        {_yaml({'description': table.description})}")
+        lines.append("        columns:")
+        for column in table.model_columns():
+            entry = {"name": column.name, "data_type": column.sql_type, "description": column.read}
+            lines.append(f"          - {_yaml(entry, flow=True)}")
+    return "\n".join(lines) + "\n"
 
 
 def _relative(path: Path) -> str:
@@ -230,7 +268,7 @@ def generated_blocks(docs: Mapping[str, ModelDoc] | None = None) -> dict[Path, t
     marts = {name: mart_section(docs[name]) for name in layout.MARTS}
     return {
         METRICS_DOC: (_relative(MARTS_FILE), marts),
-        TABLES_DOC: (_relative(SOURCES_FILE), {"sources": sources_section()}),
+        TABLES_DOC: (DECLARATIONS, {"sources": sources_section()}),
     }
 
 
@@ -258,8 +296,13 @@ def render_document(text: str, blocks: Mapping[str, str], source: str) -> str:
 
 
 def stale_documents() -> list[Path]:
-    """The documents whose generated blocks differ from `schema.yml` (empty when all are current)."""
+    """The generated files that differ from what `schema.yml` and the declarations give (empty when current).
+
+    They are the dbt sources file and the generated blocks of docs/metrics.md and docs/tables.md.
+    """
     stale = []
+    if SOURCES_FILE.read_text(encoding="utf-8") != sources_yml():
+        stale.append(SOURCES_FILE)
     for path, (source, blocks) in generated_blocks().items():
         text = path.read_text(encoding="utf-8")
         if render_document(text, blocks, source) != text:
@@ -268,8 +311,11 @@ def stale_documents() -> list[Path]:
 
 
 def write_documents() -> list[Path]:
-    """Rewrite the generated blocks of docs/metrics.md and docs/tables.md; return the files changed."""
+    """Rewrite the sources file and the generated blocks of the docs; return the files changed."""
     changed = []
+    if SOURCES_FILE.read_text(encoding="utf-8") != sources_yml():
+        SOURCES_FILE.write_text(sources_yml(), encoding="utf-8")
+        changed.append(SOURCES_FILE)
     for path, (source, blocks) in generated_blocks().items():
         text = path.read_text(encoding="utf-8")
         rendered = render_document(text, blocks, source)
@@ -280,7 +326,7 @@ def write_documents() -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m transforms.model_docs [--write]`: check (or rewrite) the generated doc sections."""
+    """`python -m transforms.model_docs [--write]`: check (or rewrite) the generated files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--write", action="store_true", help="rewrite the generated sections")
     args = parser.parse_args(argv)
@@ -290,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     stale = stale_documents()
     for path in stale:
-        print(f"{path}: generated sections are stale; run python -m transforms.model_docs --write")
+        print(f"{path}: generated content is stale; run python -m transforms.model_docs --write")
     return 1 if stale else 0
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from sources import woodpecker_tables as tables
+
 from . import settings
 from .arrow_batches import JSON_AS_ARROW_TEXT_FILTER, typed_batches
 from .campaign_details import campaign_table_rows, details_refresh_due, read_campaign_details
@@ -38,16 +40,7 @@ from .normalise import normalise_campaign, normalise_stats
 from .paging import Row
 from .progress import RunStats
 from .scans import activity_rows, membership_pages, prospect_pages
-from .schema import (
-    CAMPAIGN_PROSPECTS_COLUMNS,
-    CAMPAIGN_PROSPECTS_SPEC,
-    CAMPAIGN_STATS_COLUMNS,
-    PROSPECT_CLICKS_COLUMNS,
-    PROSPECT_OPENS_COLUMNS,
-    PROSPECTS_COLUMNS,
-    PROSPECTS_SPEC,
-    merge_hints,
-)
+from .schema import merge_hints
 from .webhook_events import webhook_events_resource
 
 __all__ = ["woodpecker_source"]
@@ -136,7 +129,7 @@ def woodpecker_source(
 @dlt.resource(
     name=settings.CAMPAIGNS,
     write_disposition="merge",
-    primary_key="id",
+    primary_key=list(tables.CAMPAIGNS.primary_key),
     file_format="parquet",
     max_table_nesting=0,
 )
@@ -184,23 +177,20 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
 # -- prospects ----------------------------------------------------------------------------------------
 
 
-@dlt.resource(name=settings.PROSPECTS, **merge_hints(PROSPECTS_COLUMNS, ["id"]))
+@dlt.resource(name=settings.PROSPECTS, **merge_hints(tables.PROSPECTS))
 def prospects(ctx: RunContext) -> Iterator[Any]:
     """Prospects: a full scan on the first and on reconcile runs, else the change streams."""
     ctx.begin(settings.PROSPECTS)
     state = dlt.current.resource_state()
     fetch = ctx.fetcher(settings.PROSPECTS)
     pages = prospect_pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key)
-    yield from typed_batches(ctx.client.stats, pages, PROSPECTS_SPEC)
+    yield from typed_batches(ctx.client.stats, pages, settings.PROSPECTS)
 
 
 # -- campaign memberships -----------------------------------------------------------------------------
 
 
-@dlt.resource(
-    name=settings.CAMPAIGN_PROSPECTS,
-    **merge_hints(CAMPAIGN_PROSPECTS_COLUMNS, ["campaign_id", "prospect_id"]),
-)
+@dlt.resource(name=settings.CAMPAIGN_PROSPECTS, **merge_hints(tables.CAMPAIGN_PROSPECTS))
 def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
     """Campaign memberships from `prospects?campaigns_id=<all campaigns>`, key (campaign_id, prospect_id).
 
@@ -211,26 +201,20 @@ def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
     fetch = ctx.fetcher(settings.CAMPAIGN_PROSPECTS)
     ids = ctx.campaign_ids(settings.CAMPAIGN_PROSPECTS)
     pages = membership_pages(ctx, state, fetch, settings.CAMPAIGN_PROSPECTS, ids)
-    yield from typed_batches(ctx.client.stats, pages, CAMPAIGN_PROSPECTS_SPEC)
+    yield from typed_batches(ctx.client.stats, pages, settings.CAMPAIGN_PROSPECTS)
 
 
 # -- opens and clicks ---------------------------------------------------------------------------------
 
 
-@dlt.resource(
-    name=settings.PROSPECT_OPENS,
-    **merge_hints(PROSPECT_OPENS_COLUMNS, ["prospect_id", "campaign_id", "opened_at"]),
-)
+@dlt.resource(name=settings.PROSPECT_OPENS, **merge_hints(tables.PROSPECT_OPENS))
 def prospect_opens(ctx: RunContext) -> Iterator[list[Row]]:
     """Last open per (prospect, campaign) as observed each run: `activity=OPENED`, `diff=last_opened>`."""
     ctx.begin(settings.PROSPECT_OPENS)
     yield from activity_rows(ctx, settings.PROSPECT_OPENS, "OPENED", "last_opened", membership_key)
 
 
-@dlt.resource(
-    name=settings.PROSPECT_CLICKS,
-    **merge_hints(PROSPECT_CLICKS_COLUMNS, ["prospect_id", "campaign_id", "url", "clicked_at"]),
-)
+@dlt.resource(name=settings.PROSPECT_CLICKS, **merge_hints(tables.PROSPECT_CLICKS))
 def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
     """Last click per (prospect, campaign, url) seen each run: `activity=CLICKED`, `diff=last_clicked>`."""
     ctx.begin(settings.PROSPECT_CLICKS)
@@ -240,9 +224,7 @@ def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
 # -- campaign stats -----------------------------------------------------------------------------------
 
 
-@dlt.resource(
-    name=settings.CAMPAIGN_STATS, **merge_hints(CAMPAIGN_STATS_COLUMNS, ["campaign_id", "captured_at"])
-)
+@dlt.resource(name=settings.CAMPAIGN_STATS, **merge_hints(tables.CAMPAIGN_STATS))
 def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
     """Vendor statistics, one request per campaign (`campaign_list?id=<id>` → `stats`), snapshot per run.
 

@@ -1,8 +1,8 @@
 """Pages of the large resources handed to dlt as typed Arrow tables in batches.
 
-`prospects` and `campaign_prospects` convert each page with `columnar.to_arrow` and hand dlt batches of
-about `settings.ARROW_BATCH_ROWS` rows: dlt does fixed work per item it receives. Records without a usable
-primary key go to the `_rejected_records` table.
+The tables declared with `arrow=True` (`prospects` and `campaign_prospects`) convert each page with
+`columnar.to_arrow` and hand dlt batches of about `settings.ARROW_BATCH_ROWS` rows: dlt does fixed work
+per item it receives. Records without a usable primary key go to the `_rejected_records` table.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
+from sources.woodpecker_tables import REJECTED_RECORDS_TABLE, TABLES
+
 from . import settings
-from .columnar import TableSpec, to_arrow
+from .columnar import TableSpec, arrow_spec, to_arrow
 from .paging import Page
 from .progress import RunStats
-from .schema import REJECTED_RECORDS_COLUMNS
+from .schema import column_hints
 
 logger = logging.getLogger(__name__)
 
-ARROW_RESOURCES = (settings.PROSPECTS, settings.CAMPAIGN_PROSPECTS)
+# Table name → its Arrow specification, for the tables the fast path loads.
+ARROW_SPECS: dict[str, TableSpec] = {table.name: arrow_spec(table) for table in TABLES if table.arrow}
 
 
 class _JsonAsArrowText(logging.Filter):
@@ -36,7 +39,7 @@ class _JsonAsArrowText(logging.Filter):
         message = record.getMessage()
         return not (
             "when merging arrow schema with dlt schema" in message
-            and any(f"resource: {table}," in message for table in ARROW_RESOURCES)
+            and any(f"resource: {table}," in message for table in ARROW_SPECS)
         )
 
 
@@ -44,15 +47,15 @@ JSON_AS_ARROW_TEXT_FILTER = _JsonAsArrowText()
 
 
 REJECTED_HINTS = dlt.mark.make_hints(
-    table_name=settings.REJECTED_RECORDS,
+    table_name=REJECTED_RECORDS_TABLE.name,
     write_disposition="merge",
-    primary_key=["table_name", "record_hash"],
-    columns=REJECTED_RECORDS_COLUMNS,
+    primary_key=list(REJECTED_RECORDS_TABLE.primary_key),
+    columns=column_hints(REJECTED_RECORDS_TABLE),
     file_format="parquet",
 )
 
 
-def typed_batches(stats: RunStats, pages: Iterable[Page], spec: TableSpec) -> Iterator[Any]:
+def typed_batches(stats: RunStats, pages: Iterable[Page], table: str) -> Iterator[Any]:
     """Pages as typed Arrow tables of about `ARROW_BATCH_ROWS` rows, plus the records they could not load.
 
     dlt does fixed work per item it receives, so pages are handed over in batches (see columnar.py).
@@ -60,11 +63,12 @@ def typed_batches(stats: RunStats, pages: Iterable[Page], spec: TableSpec) -> It
     Args:
         stats: The run's counters (rows, unparsed values, rejected records).
         pages: Pages of raw API records.
-        spec: The table's Arrow specification.
+        table: A table declared with `arrow=True`.
 
     Yields:
-        Arrow tables of `spec.table`, and lists of rejected records hinted for `_rejected_records`.
+        Arrow tables of `table`, and lists of rejected records hinted for `_rejected_records`.
     """
+    spec = ARROW_SPECS[table]
     batch: list[pa.Table] = []
     batch_rows = 0
     for page in pages:

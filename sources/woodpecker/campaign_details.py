@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import dlt
-from dlt.common.schema.typing import TTableSchemaColumns
+
+from sources import woodpecker_tables as tables
 
 from . import settings
 from .errors import ApiError
 from .helpers import RunContext, as_datetime, utc_now
 from .normalise import campaign_details_fields, flatten_steps
 from .paging import Row
-from .schema import CAMPAIGN_STEP_VERSIONS_COLUMNS, CAMPAIGN_STEPS_COLUMNS, CAMPAIGNS_COLUMNS
+from .schema import column_hints
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,9 @@ def read_campaign_details(ctx: RunContext, campaign_id: int) -> tuple[dict[str, 
     return campaign_details_fields(details), steps, versions
 
 
-CAMPAIGN_TABLE_HINTS: dict[str, tuple[TTableSchemaColumns, list[str], str | None]] = {
-    settings.CAMPAIGNS: (CAMPAIGNS_COLUMNS, ["id"], None),
-    settings.CAMPAIGN_STEPS: (CAMPAIGN_STEPS_COLUMNS, ["campaign_id", "step_id"], "campaign_id"),
-    settings.CAMPAIGN_STEP_VERSIONS: (
-        CAMPAIGN_STEP_VERSIONS_COLUMNS,
-        ["campaign_id", "step_id", "version_id"],
-        "campaign_id",
-    ),
+# The three tables the `campaigns` resource writes, by name.
+CAMPAIGN_TABLES = {
+    t.name: t for t in (tables.CAMPAIGNS, tables.CAMPAIGN_STEPS, tables.CAMPAIGN_STEP_VERSIONS)
 }
 
 
@@ -90,15 +86,15 @@ def campaign_table_rows(table: str, rows: list[Row]) -> Any:
     Returns:
         The rows marked with the table's dlt hints.
     """
-    columns, primary_key, merge_key = CAMPAIGN_TABLE_HINTS[table]
+    declared = CAMPAIGN_TABLES[table]
     return dlt.mark.with_hints(
         rows,
         dlt.mark.make_hints(
             table_name=table,
             write_disposition="merge",
-            primary_key=primary_key,
-            merge_key=merge_key or "",
-            columns=columns,
+            primary_key=list(declared.primary_key),
+            merge_key=declared.merge_key or "",
+            columns=column_hints(declared),
             file_format="parquet",
         ),
         create_table_variant=True,

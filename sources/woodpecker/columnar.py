@@ -27,15 +27,19 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sources.woodpecker_tables import Column, Table
+
 from . import settings
 from .jsontext import dumps
 from .normalise import as_int, normalise_interest, parse_timestamp
 
-Kind = Literal["int", "text", "timestamp", "bool", "json", "interest"]
+# How a column's values are converted: its declared type, or `interest` for interest marks.
+Kind = Literal["bigint", "double", "text", "timestamp", "bool", "json", "interest"]
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARROW_TYPES: dict[str, pa.DataType] = {
-    "int": pa.int64(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
     "text": pa.string(),
     "timestamp": TIMESTAMP,
     "bool": pa.bool_(),
@@ -45,27 +49,18 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 API_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # also reads `+01:00` and `Z` offsets
 
 
-@dataclass(frozen=True)
-class Column:
-    """One typed column and the API field(s) it is read from (the first one present wins)."""
-
-    name: str
-    kind: Kind
-    sources: tuple[str, ...] = ()
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """API field names, defaulting to the column name."""
-        return self.sources or (self.name,)
+def column_kind(column: Column) -> Kind:
+    """How the values of `column` are converted."""
+    return "interest" if column.normalise == "interest" else column.data_type
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """How the records of one API list become rows of one table.
+    """How the records of one API list become rows of one table (derived from its declaration).
 
     Attributes:
         table: Table name.
-        columns: Typed columns, in table order.
+        columns: Typed columns, in table order (the declaration's API columns).
         key: Columns that must be typed for a record to be loaded (the primary key).
         ignored: API fields deliberately not loaded (e.g. legacy duplicates).
         keep_unknown: Whether fields outside `columns` and `ignored` are kept in `_unparsed`. False for
@@ -85,7 +80,7 @@ class TableSpec:
     def __post_init__(self) -> None:
         names = {name for column in self.columns for name in column.fields}
         object.__setattr__(self, "known", frozenset(names | self.ignored))
-        fields = [pa.field(column.name, ARROW_TYPES[column.kind]) for column in self.columns]
+        fields = [pa.field(column.name, ARROW_TYPES[column_kind(column)]) for column in self.columns]
         fields.append(pa.field(settings.UNPARSED, pa.string()))
         fields.append(pa.field(settings.FETCHED_AT, TIMESTAMP, nullable=False))
         object.__setattr__(self, "schema", pa.schema(fields))
@@ -95,6 +90,29 @@ class TableSpec:
             object.__setattr__(self, "getter", lambda record: (getter(record),))
         else:
             object.__setattr__(self, "getter", getter)
+
+
+def arrow_spec(table: Table) -> TableSpec:
+    """The Arrow specification of a table the fast path loads.
+
+    Args:
+        table: The table's declaration (`arrow=True`).
+
+    Returns:
+        Its columns, key and unknown-field rules as `to_arrow` applies them.
+
+    Raises:
+        ValueError: For a table the fast path does not load.
+    """
+    if not table.arrow:
+        raise ValueError(f"{table.name} is not loaded through the Arrow fast path")
+    return TableSpec(
+        table=table.name,
+        columns=tuple(c for c in table.columns if c.loaded),
+        key=table.primary_key,
+        ignored=table.ignored,
+        keep_unknown=table.keep_unknown,
+    )
 
 
 @dataclass
@@ -177,8 +195,17 @@ def _interest(value: Any) -> tuple[bool, Any]:
     return ok, normalise_interest(text) if ok else None
 
 
+def _double(value: Any) -> tuple[bool, Any]:
+    if value is None or value == "":
+        return True, None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True, float(value)
+    return False, None
+
+
 SLOW_CONVERTERS = {
-    "int": _int,
+    "bigint": _int,
+    "double": _double,
     "text": _text,
     "timestamp": _timestamp,
     "bool": _bool,
@@ -191,23 +218,23 @@ def _slow(
     records: Sequence[Mapping[str, Any]], values: list[Any], column: Column, leftovers: _Leftovers
 ) -> pa.Array:
     """Value-by-value conversion of one column; what does not convert is kept in `leftovers`."""
-    convert = SLOW_CONVERTERS[column.kind]
+    convert = SLOW_CONVERTERS[column_kind(column)]
     typed: list[Any] = []
     for row, value in enumerate(values):
         ok, converted = convert(value)
         if not ok:
             leftovers.keep(row, _source_field(records[row], column), value)
         typed.append(converted)
-    return pa.array(typed, type=ARROW_TYPES[column.kind])
+    return pa.array(typed, type=ARROW_TYPES[column_kind(column)])
 
 
 def _fast(values: list[Any], kind: Kind) -> pa.Array:
     """Vectorised conversion of one column; raises when a value does not fit the type."""
     if kind == "text":
         return _blank_to_null(pa.array(values, type=pa.string()))
-    if kind in ("int", "bool"):
+    if kind in ("bigint", "bool", "double"):
         # Arrow would quietly turn False into 0 and 1 into True: only exact types take the fast path.
-        exact = int if kind == "int" else bool
+        exact = {"bigint": int, "bool": bool, "double": float}[kind]
         if set(map(type, values)) - {exact, type(None)}:
             raise TypeError(f"a value that is not {exact.__name__}")
         return pa.array(values, type=ARROW_TYPES[kind])
@@ -230,7 +257,7 @@ def _column(
 ) -> pa.Array:
     listed = list(values) if values is not None else _values(records, column)
     try:
-        return _fast(listed, column.kind)
+        return _fast(listed, column_kind(column))
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return _slow(records, listed, column, leftovers)
 
@@ -241,10 +268,12 @@ def _text_columns(spec: TableSpec, columns: list[tuple[Any, ...] | None], rows: 
     One array over all of them costs far fewer calls than one per column; columns holding anything else
     are left to `_column` (which returns {} here for them).
     """
-    names = [c.name for c, v in zip(spec.columns, columns, strict=True) if c.kind == "text" and v is not None]
+    pairs = zip(spec.columns, columns, strict=True)
+    text = [(c, v) for c, v in pairs if column_kind(c) == "text" and v is not None]
+    names = [c.name for c, _ in text]
     if not names or rows == 0:
         return {}
-    values = [v for c, v in zip(spec.columns, columns, strict=True) if c.kind == "text" and v is not None]
+    values = [v for _, v in text]
     try:
         joined = _blank_to_null(pa.array(list(itertools.chain.from_iterable(values)), type=pa.string()))
     except (pa.ArrowException, TypeError):

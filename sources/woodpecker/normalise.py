@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from sources import woodpecker_tables as tables
+
 from . import settings
+
+# v1 campaign_list fields that are timestamps.
+_CAMPAIGN_TIMESTAMPS = tuple(c.name for c in tables.CAMPAIGNS.columns if c.data_type == "timestamp")
+# campaign_list?id=<one> → stats: counters read under another name, and fields not loaded.
+_STATS_RENAMES = tables.CAMPAIGN_STATS.renamed_fields()
+_STATS_IGNORED = tables.CAMPAIGN_STATS.ignored
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -133,7 +141,7 @@ def normalise_campaign(raw: Mapping[str, Any], fetched_at: datetime) -> dict[str
     """A `campaigns` row (v1 part) from one `campaign_list` object; `stats` is not part of it."""
     row = _empty_to_none({k: v for k, v in raw.items() if k != "stats"})
     row["id"] = int(row["id"])
-    for field in settings.CAMPAIGN_DATE_FIELDS:
+    for field in _CAMPAIGN_TIMESTAMPS:
         if field in row:
             row[field] = parse_timestamp(row[field])
     row[settings.FETCHED_AT] = fetched_at
@@ -146,9 +154,9 @@ def normalise_stats(
     """A `campaign_stats` row: the counters of `campaign_list?id=<id>` → `stats`."""
     row: dict[str, Any] = {"campaign_id": campaign_id, "captured_at": captured_at}
     for key, value in stats.items():
-        if key in settings.STATS_DROPPED:
+        if key in _STATS_IGNORED:
             continue
-        row[settings.STATS_RENAMES.get(key, key)] = value
+        row[_STATS_RENAMES.get(key, key)] = value
     row[settings.FETCHED_AT] = fetched_at
     return row
 

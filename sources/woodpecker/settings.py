@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sources import woodpecker_tables as tables
+
 DEFAULT_BASE_URL = "https://api.woodpecker.co"
 
 # Endpoints (joined to the base URL, which carries scheme and host only).
@@ -48,16 +50,16 @@ THROTTLE_CODE = "E_TOO_MANY_REQUESTS"
 AUTH_CODES = {401: "E_SESSION", 403: "E_NO_PERMISSION"}
 UNSUPPORTED_CAMPAIGN_TYPE = "API_UNSUPPORTED_CAMPAIGN_FEATURES"
 
-# Resource / table names.
-CAMPAIGNS = "campaigns"
-CAMPAIGN_STEPS = "campaign_steps"
-CAMPAIGN_STEP_VERSIONS = "campaign_step_versions"
-PROSPECTS = "prospects"
-CAMPAIGN_PROSPECTS = "campaign_prospects"
-CAMPAIGN_STATS = "campaign_stats"
-PROSPECT_OPENS = "prospect_opens"
-PROSPECT_CLICKS = "prospect_clicks"
-WEBHOOK_EVENTS = "webhook_events"
+# Resource / table names, as the table declarations (sources/woodpecker_tables.py) give them.
+CAMPAIGNS = tables.CAMPAIGNS.name
+CAMPAIGN_STEPS = tables.CAMPAIGN_STEPS.name
+CAMPAIGN_STEP_VERSIONS = tables.CAMPAIGN_STEP_VERSIONS.name
+PROSPECTS = tables.PROSPECTS.name
+CAMPAIGN_PROSPECTS = tables.CAMPAIGN_PROSPECTS.name
+CAMPAIGN_STATS = tables.CAMPAIGN_STATS.name
+PROSPECT_OPENS = tables.PROSPECT_OPENS.name
+PROSPECT_CLICKS = tables.PROSPECT_CLICKS.name
+WEBHOOK_EVENTS = tables.WEBHOOK_EVENTS.name
 
 # Webhook subscriptions (reference section 8).
 WEBHOOK_SUBSCRIBE_PATH = "/rest/v1/webhooks/subscribe"
@@ -90,23 +92,17 @@ WEBHOOK_EVENT_NAMES = (
 )
 
 # Tables whose rows disappear in Woodpecker without a trace and are reconciled by a full scan.
-RECONCILED_TABLES = (CAMPAIGNS, PROSPECTS, CAMPAIGN_PROSPECTS)
+RECONCILED_TABLES = tables.reconciled_tables()
 
-# Prospect fields.
-PROSPECT_DATE_FIELDS = ("last_contacted", "last_replied", "updated")
-LEGACY_SNIPPET_FIELDS = ("snipet1", "snipet2", "snipet3", "snipet4")
-LAST_REPLIED_API_KEY = "last replied"
-INTEREST_FIELDS = ("interested",)
-
-# Membership rows (`campaigns_id=` mode) carry the prospect's fields; these belong to the membership.
-MEMBERSHIP_FIELDS = ("status", "sent_mails", "interested", "campaign_email", "campaign_name")
-
-# v1 campaign_list fields that hold nested values.
-CAMPAIGN_DATE_FIELDS = ("created",)
-
-# campaign_list?id=<one> → stats; `check` is renamed, per-step `emails` are not loaded.
-STATS_RENAMES = {"check": "to_check"}
-STATS_DROPPED = ("emails",)
+# Bookkeeping columns and prospect fields, from the table declarations.
+FETCHED_AT = tables.FETCHED_AT
+UNPARSED = tables.UNPARSED
+REJECTED_RECORDS = tables.REJECTED_RECORDS
+DELETED_AT = tables.DELETED_AT
+LAST_REPLIED_API_KEY = tables.LAST_REPLIED_API_FIELD
+# The prospect's free-text fields, read from `prospects` and accepted by the write endpoints.
+PROSPECT_TEXT_FIELDS = tables.PROSPECT_TEXT_FIELDS
+PROSPECT_SNIPPET_FIELDS = tables.PROSPECT_SNIPPET_FIELDS
 
 # v2 campaign settings copied onto the campaign row.
 V2_SETTINGS_FIELDS = ("timezone", "prospect_timezone", "daily_enroll", "list_unsubscribe")
@@ -114,36 +110,11 @@ V2_SETTINGS_FIELDS = ("timezone", "prospect_timezone", "daily_enroll", "list_uns
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 FOLLOWUP_RANGE_HOURS = {"DAY": 24, "HOUR": 1}
 
-FETCHED_AT = "_fetched_at"
-# JSON object {field: original value} of the values a row could not type; None when all were typed.
-UNPARSED = "_unparsed"
-# Table of the records that could not be loaded where they belong (no usable primary key), kept whole.
-REJECTED_RECORDS = "_rejected_records"
-DELETED_AT = "deleted_at"
-
 # Write endpoints (`woodpecker-etl push`), as the "Add prospects to database" and "Update prospects in a
 # campaign" pages define them.
 ADD_PROSPECTS_LIST_PATH = "/rest/v1/add_prospects_list"
 ADD_PROSPECTS_CAMPAIGN_PATH = "/rest/v1/add_prospects_campaign"
 MAX_PROSPECTS_PER_REQUEST = 20_000
-# The prospect's free-text fields, read from `prospects` and accepted by the write endpoints (the
-# source's table schema and the push validation both take them from here).
-PROSPECT_TEXT_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "industry",
-    "website",
-    "linkedin_url",
-    "tags",
-    "title",
-    "phone",
-    "address",
-    "city",
-    "state",
-    "country",
-)
-PROSPECT_SNIPPET_FIELDS = tuple(f"snippet{n}" for n in range(1, 16))
 # Row `status` values each endpoint accepts.
 DATABASE_PROSPECT_STATUSES = ("ACTIVE", "BLACKLIST", "BOUNCED", "INVALID", "REPLIED")
 CAMPAIGN_PROSPECT_STATUSES = ("ACTIVE", "PAUSED")

@@ -17,10 +17,10 @@ import dlt
 from dlt.sources import DltResource
 
 from sources.webhook_spool import SpoolLine, SpoolPosition, read_spool
+from sources.woodpecker_tables import WEBHOOK_EVENTS
 
-from . import settings
 from .normalise import parse_timestamp
-from .schema import WEBHOOK_EVENTS_COLUMNS
+from .schema import column_hints
 
 # Resource state keys: the segment number and byte offset after the last line read (scalars, so that
 # `woodpecker-etl status` shows them).
@@ -71,10 +71,10 @@ def event_row(line: SpoolLine) -> dict[str, Any]:
 
 
 @dlt.resource(
-    name=settings.WEBHOOK_EVENTS,
+    name=WEBHOOK_EVENTS.name,
     write_disposition="merge",
-    primary_key="event_id",
-    columns=WEBHOOK_EVENTS_COLUMNS,
+    primary_key=list(WEBHOOK_EVENTS.primary_key),
+    columns=column_hints(WEBHOOK_EVENTS),
     max_table_nesting=0,
 )
 def webhook_events(spool_dir: str) -> Iterator[list[dict[str, Any]]]:

@@ -17,17 +17,12 @@ from orchestration.assets import attached, mart_key
 from orchestration.dagster_defaults import DAILY_CRON, JOB_NAME
 from simulator import Simulator
 from sources.woodpecker import woodpecker_source
+from sources.woodpecker_tables import TABLES
 from tests.source.harness import Loader, assert_matches_truth
 from transforms.layout import MARTS
 
-RESOURCES = {
-    "campaigns",
-    "prospects",
-    "campaign_prospects",
-    "prospect_opens",
-    "prospect_clicks",
-    "campaign_stats",
-}
+# The source's resources without a spool: the writers of every declared table but the optional ones.
+RESOURCES = {table.resource_name for table in TABLES if not table.optional}
 EXACT = ("enrolled", "contacted", "emails_sent", "unique_opened", "unique_clicked", "replied", "bounced")
 
 

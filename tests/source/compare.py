@@ -16,7 +16,10 @@ import dlt
 import numpy as np
 import pandas as pd
 
-JSON_COLUMNS = {"snippet_labels", "from_names", "from_emails", "email_account_ids", "delivery_time"}
+from sources.woodpecker_tables import TABLES
+
+# Columns declared as JSON: loaded as JSON text, compared as parsed values.
+JSON_COLUMNS = {c.name for table in TABLES for c in table.columns if c.data_type == "json"}
 
 
 def norm(value: Any, column: str = "") -> Any:

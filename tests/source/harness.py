@@ -14,20 +14,13 @@ from simulator import GroundTruth, Simulator
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.reconcile import apply_reconciliation
+from sources.woodpecker_tables import TABLES
 
 from .compare import assert_same, loaded
 
 V2_FIELDS = ("timezone", "prospect_timezone", "daily_enroll", "list_unsubscribe")
-SOURCE_TABLES = (
-    "campaigns",
-    "campaign_steps",
-    "campaign_step_versions",
-    "prospects",
-    "campaign_prospects",
-    "prospect_opens",
-    "prospect_clicks",
-    "campaign_stats",
-)
+# The tables the simulator's truth describes: every declared table but the optional ones (webhooks).
+SOURCE_TABLES = tuple(table.name for table in TABLES if not table.optional)
 
 
 @dataclass

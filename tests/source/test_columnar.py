@@ -18,13 +18,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sources.woodpecker.columnar import to_arrow
+from sources.woodpecker.columnar import arrow_spec, to_arrow
 from sources.woodpecker.normalise import parse_timestamp
-from sources.woodpecker.schema import CAMPAIGN_PROSPECTS_SPEC, PROSPECT_TEXT, PROSPECTS_SPEC
+from sources.woodpecker_tables import CAMPAIGN_PROSPECTS, PROSPECTS
 
 from .samples import PROSPECT
 
 FETCHED = datetime(2025, 4, 15, 9, 0, 0, tzinfo=UTC)
+
+
+PROSPECTS_SPEC = arrow_spec(PROSPECTS)
+CAMPAIGN_PROSPECTS_SPEC = arrow_spec(CAMPAIGN_PROSPECTS)
+PROSPECT_TEXT = tuple(c.name for c in PROSPECTS.columns if c.data_type == "text")
 
 
 def rows_of(records: list[Any], spec: Any = PROSPECTS_SPEC) -> tuple[list[dict[str, Any]], Any]:

@@ -11,7 +11,8 @@ import dlt
 import pytest
 
 from sources.woodpecker.reconcile import apply_reconciliation
-from sources.woodpecker.schema import CAMPAIGN_PROSPECTS_COLUMNS, PROSPECTS_COLUMNS
+from sources.woodpecker.schema import column_hints
+from sources.woodpecker_tables import CAMPAIGN_PROSPECTS, PROSPECTS
 
 T1 = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def fake_woodpecker(
     @dlt.source(name="woodpecker", root_key=True)
     def woodpecker() -> Any:
         @dlt.resource(
-            name="prospects", primary_key="id", write_disposition="merge", columns=PROSPECTS_COLUMNS
+            name="prospects", primary_key="id", write_disposition="merge", columns=column_hints(PROSPECTS)
         )
         def prospects() -> Iterator[list[dict[str, Any]]]:
             if scan is not None:
@@ -40,7 +41,7 @@ def fake_woodpecker(
             name="campaign_prospects",
             primary_key=("campaign_id", "prospect_id"),
             write_disposition="merge",
-            columns=CAMPAIGN_PROSPECTS_COLUMNS,
+            columns=column_hints(CAMPAIGN_PROSPECTS),
         )
         def campaign_prospects() -> Iterator[list[dict[str, Any]]]:
             yield [{"campaign_id": c, "prospect_id": p, "_fetched_at": at} for c, p in memberships]
