@@ -64,6 +64,8 @@ class SimulatorConfig:
         date_header: Whether answers carry a `Date` header.
         date_skew_s: Seconds the `Date` header runs ahead of the account's clock (negative: behind);
             the timestamps in the data keep the account's clock.
+        extra_prospect_field: Name of an undocumented text field every prospect object carries, as
+            when the API adds a field (its value: `render.extra_field_value`); None: no such field.
     """
 
     seed: int = 7
@@ -97,6 +99,7 @@ class SimulatorConfig:
     overcount: int = 0
     date_header: bool = True
     date_skew_s: float = 0.0
+    extra_prospect_field: str | None = None
 
     def __post_init__(self) -> None:
         if self.rate_limit not in ("reject", "queue"):

@@ -26,8 +26,16 @@ def fmt_ts(ts: int | None, tz: str) -> str:
     return _format(tz).format(ts)
 
 
-def prospect_base(p: Prospect, tz: str) -> dict[str, Any]:
-    """The prospect object of `GET /rest/v1/prospects`, keys in the documented order."""
+def extra_field_value(p: Prospect, name: str) -> str:
+    """The value of the undocumented field `name` (`SimulatorConfig.extra_prospect_field`) of a prospect."""
+    return f"{name} of {p.id}"
+
+
+def prospect_base(p: Prospect, tz: str, extra_field: str | None = None) -> dict[str, Any]:
+    """The prospect object of `GET /rest/v1/prospects`, keys in the documented order.
+
+    `extra_field` names an undocumented field served before `status` (which stays the last key).
+    """
     f = p.fields
     row: dict[str, Any] = {
         "id": p.id,
@@ -56,6 +64,8 @@ def prospect_base(p: Prospect, tz: str) -> dict[str, Any]:
     for name in SNIPPETS:
         row[name] = f[name]
     row["snippet_labels"] = dict(p.snippet_labels)
+    if extra_field is not None:
+        row[extra_field] = extra_field_value(p, extra_field)
     row["status"] = p.status
     return row
 

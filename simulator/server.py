@@ -148,7 +148,8 @@ class WoodpeckerServer(ThreadingHTTPServer):
             return cached[1]
         # orjson leaves each result in an over-sized allocation (~8 KB for a 1 KB object); an exact-size
         # copy keeps a million cached rows at their real size.
-        data = bytes(memoryview(orjson.dumps(render.prospect_base(p, self.config.timezone))))
+        base = render.prospect_base(p, self.config.timezone, self.config.extra_prospect_field)
+        data = bytes(memoryview(orjson.dumps(base)))
         self._base_rows[p.id] = (p.version, data)
         return data
 

@@ -15,6 +15,7 @@ import pandas as pd
 from . import model as m
 from .account import Account
 from .model import SNIPPETS, TEXT_FIELDS
+from .render import extra_field_value
 from .stats import campaign_stats
 
 ENGAGEMENT_COLUMNS = (
@@ -79,6 +80,9 @@ def snapshot(account: Account) -> GroundTruth:
             "snippet_labels",
             "status",
         ]
+        extra = account.config.extra_prospect_field
+        if extra is not None:
+            prospect_cols.append(extra)
         prospects = []
         for p in sorted(account.prospects.values(), key=lambda p: p.id):
             row: dict[str, Any] = {"id": p.id}
@@ -92,6 +96,8 @@ def snapshot(account: Account) -> GroundTruth:
             )
             row.update({k: _text(p.fields[k]) for k in SNIPPETS})
             row.update(snippet_labels=dict(p.snippet_labels), status=p.status)
+            if extra is not None:
+                row[extra] = extra_field_value(p, extra)
             prospects.append(row)
 
         campaigns, steps, versions, stats = [], [], [], []

@@ -151,8 +151,8 @@ class Table:
         return tuple(columns)
 
     def column(self, name: str) -> Column:
-        """The declared column `name` (bookkeeping included)."""
-        for column in (*self.columns, *self.loaded_columns()):
+        """The declared column `name` (bookkeeping, and columns only the models read, included)."""
+        for column in (*self.columns, *self.loaded_columns(), *self.model_columns()):
             if column.name == name:
                 return column
         raise KeyError(f"{self.name} has no column {name!r}")
