@@ -287,13 +287,34 @@ CAMPAIGNS: Final = Table(
     reconciled=True,
 )
 
-CAMPAIGN_STEPS: Final = Table(
-    name="campaign_steps",
-    description="One row per campaign step (`campaign_id`, `step_id`).",
-    primary_key=("campaign_id", "step_id"),
-    columns=(
-        Column("campaign_id", "bigint", read="Campaign id."),
-        Column("step_id", "text", read="The API's step UUID."),
+# Columns several tables share.
+_CAMPAIGN_ID: Final = Column("campaign_id", "bigint", read="Campaign id.")
+_PROSPECT_ID: Final = Column("prospect_id", "bigint", read="Prospect id.")
+_STEP_ID: Final = Column("step_id", "text", read="The API's step UUID.")
+
+
+def _campaign_structure(
+    name: str, description: str, key: tuple[str, ...], columns: tuple[Column, ...]
+) -> Table:
+    """A table the `campaigns` resource writes from v2 details; a re-read campaign's rows replace the old."""
+    return Table(
+        name=name,
+        description=description,
+        primary_key=key,
+        columns=columns,
+        resource="campaigns",
+        merge_key="campaign_id",
+        models_read_deleted_at=True,
+    )
+
+
+CAMPAIGN_STEPS: Final = _campaign_structure(
+    "campaign_steps",
+    "One row per campaign step (`campaign_id`, `step_id`).",
+    ("campaign_id", "step_id"),
+    (
+        _CAMPAIGN_ID,
+        _STEP_ID,
         Column("step_number", "bigint", read="Position in the sequence (1 = first email)."),
         Column("type", "text", read="Step type (EMAIL, manual tasks, …)."),
         Column("followup_after_range", "text", read="DAY or HOUR."),
@@ -307,18 +328,15 @@ CAMPAIGN_STEPS: Final = Table(
         Column("sending_days", "text", read="Days the step sends on, e.g. MON,TUE."),
         Column("version_count", "bigint", read="A/B versions of the step."),
     ),
-    resource="campaigns",
-    merge_key="campaign_id",
-    models_read_deleted_at=True,
 )
 
-CAMPAIGN_STEP_VERSIONS: Final = Table(
-    name="campaign_step_versions",
-    description="One row per A/B version of a step (`campaign_id`, `step_id`, `version_id`).",
-    primary_key=("campaign_id", "step_id", "version_id"),
-    columns=(
-        Column("campaign_id", "bigint", read="Campaign id."),
-        Column("step_id", "text", read="The API's step UUID."),
+CAMPAIGN_STEP_VERSIONS: Final = _campaign_structure(
+    "campaign_step_versions",
+    "One row per A/B version of a step (`campaign_id`, `step_id`, `version_id`).",
+    ("campaign_id", "step_id", "version_id"),
+    (
+        _CAMPAIGN_ID,
+        _STEP_ID,
         Column("step_number", "bigint", read="Position of the step in the sequence."),
         Column("version_id", "text", read="The API's version id."),
         Column("version", "text", read="Version letter (A–E)."),
@@ -327,9 +345,6 @@ CAMPAIGN_STEP_VERSIONS: Final = Table(
         Column("signature", "text", read="Signature setting."),
         Column("track_opens", "bool", read="Whether the version tracks opens."),
     ),
-    resource="campaigns",
-    merge_key="campaign_id",
-    models_read_deleted_at=True,
 )
 
 # Membership rows (`prospects?campaigns_id=`) also carry the prospect's own fields; those are loaded by
@@ -339,7 +354,7 @@ CAMPAIGN_PROSPECTS: Final = Table(
     description="One row per campaign membership (`campaign_id`, `prospect_id`).",
     primary_key=("campaign_id", "prospect_id"),
     columns=(
-        Column("campaign_id", "bigint", read="Campaign id."),
+        _CAMPAIGN_ID,
         Column("prospect_id", "bigint", api_fields=("id",), read="Prospect id."),
         Column("status", "text", read="Campaign-local status."),
         Column("sent_mails", "bigint", read="Emails sent to the prospect in the campaign."),
@@ -383,7 +398,7 @@ CAMPAIGN_STATS: Final = Table(
     description="Woodpecker's own campaign statistics, one row per (`campaign_id`, `captured_at`).",
     primary_key=("campaign_id", "captured_at"),
     columns=(
-        Column("campaign_id", "bigint", read="Campaign id."),
+        _CAMPAIGN_ID,
         Column("captured_at", "timestamp", read="When the snapshot was taken."),
         *(
             Column(
@@ -404,8 +419,8 @@ PROSPECT_OPENS: Final = Table(
     description="One row per observed last-open time (`prospect_id`, `campaign_id`, `opened_at`).",
     primary_key=("prospect_id", "campaign_id", "opened_at"),
     columns=(
-        Column("prospect_id", "bigint", read="Prospect id."),
-        Column("campaign_id", "bigint", read="Campaign id."),
+        _PROSPECT_ID,
+        _CAMPAIGN_ID,
         Column("opened_at", "timestamp", read="Last open time seen by one load."),
     ),
     models_read_deleted_at=True,
@@ -418,8 +433,8 @@ PROSPECT_CLICKS: Final = Table(
     ),
     primary_key=("prospect_id", "campaign_id", "url", "clicked_at"),
     columns=(
-        Column("prospect_id", "bigint", read="Prospect id."),
-        Column("campaign_id", "bigint", read="Campaign id."),
+        _PROSPECT_ID,
+        _CAMPAIGN_ID,
         Column("url", "text", read="The clicked link."),
         Column("clicked_at", "timestamp", read="Last click time of the link seen by one load."),
     ),
