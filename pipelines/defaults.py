@@ -47,6 +47,10 @@ SOURCE_TABLES: Final = (
     "webhook_events",
 )
 
+# Prospects per request of `woodpecker-etl push`: the API's limit (sources.woodpecker.settings.
+# MAX_PROSPECTS_PER_REQUEST, which the source package holds; tests/push/test_validate.py checks they agree).
+PUSH_BATCH_SIZE: Final = 20_000
+
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780
 DASHBOARD_PORT: Final = 8790

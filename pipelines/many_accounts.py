@@ -27,6 +27,7 @@ from typing import Any
 
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.settings import SECRET_LOCATION_HINT
+from transforms.build import BuildReport
 from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns
 from transforms.quoting import literal, quote
@@ -34,16 +35,11 @@ from transforms.quoting import literal, quote
 from . import defaults
 from .account_column import ACCOUNT_ID
 from .accounts import Account
+from .dlt_pipeline import make_pipeline
 from .error_messages import redact, translate_error
 from .exit_codes import CliError, ExitCode
-from .load_run import (
-    LoadOptions,
-    LoadResult,
-    build_engagement_models,
-    incomplete_error,
-    make_pipeline,
-    run_load,
-)
+from .load_options import LoadOptions
+from .load_run import LoadResult, build_engagement_models, incomplete_error, run_load
 from .lock import pipeline_lock
 
 LAYOUTS = ("dataset", "column")
@@ -66,7 +62,7 @@ class AccountOutcome:
     account: str
     dataset: str
     result: LoadResult | None = None
-    models: Any | None = None
+    models: BuildReport | None = None
     error: CliError | None = None
     seconds: float = 0.0
     stats: RunStats = field(default_factory=RunStats)

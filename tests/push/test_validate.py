@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from pipelines.exit_codes import CliError
-from pipelines.push.options import PushOptions, api_send_after, check
+from pipelines.push.options import PushOptions
 from pipelines.push.run import push_id
+from pipelines.push.target import api_send_after, check
 from pipelines.push.validate import as_text, valid_email, validate
 from sources.woodpecker.prospect_writes import PushTarget
 
