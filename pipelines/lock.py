@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dlt
+from dlt.common.pipeline import get_dlt_pipelines_dir
 
 from . import defaults
 from .exit_codes import CliError, ExitCode
@@ -59,8 +60,6 @@ def configured_lock_timeout(flag: float | None) -> float:
 def lock_path(pipelines_dir: str | None, pipeline_name: str) -> Path:
     """The lock file of a pipeline (dlt's default pipelines dir when `pipelines_dir` is None)."""
     if pipelines_dir is None:
-        from dlt.common.pipeline import get_dlt_pipelines_dir
-
         pipelines_dir = get_dlt_pipelines_dir()
     return Path(pipelines_dir) / f"{pipeline_name}{LOCK_SUFFIX}"
 
