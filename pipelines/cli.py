@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:  # imported only here, for start-up time: it pulls in dlt, which a CliError does not need
             from .error_messages import translate_error
 
-            error = translate_error(exc, options.api_key)
+            error = translate_error(exc, command.api_key(options))
         if error.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
             return _interrupted(command, int(error.code))
         print(f"error: {error}", file=sys.stderr)

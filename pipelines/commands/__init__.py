@@ -1,8 +1,9 @@
 """The sub-commands of `woodpecker-etl`, one module each, all wired the same way.
 
-A command module holds its parser (`add_parser`: arguments and help), its typed options (a frozen
-dataclass read once from the parsed arguments) and its handler (`run`: options in, exit code out), and
-ends with `COMMAND`, the `Command` that `pipelines/cli.py`'s dispatch table lists. The workers a
+A command module holds its arguments (`add_arguments`, with the option groups of `arguments.py`), its
+typed options (a frozen dataclass read once from the parsed arguments), its handler (`run`: options
+in, exit code out) and its help, and ends with `COMMAND`, the `Command` that `pipelines/cli.py`'s
+dispatch table lists. The workers a
 handler calls live beside, in modules named for what they hold (`pipelines/load_run.py`,
 `pipelines/push/`, `pipelines/dashboard/`, …); they never import a command module.
 

@@ -48,7 +48,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # The `add_subparsers()` object a command adds its parser to.
-Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
+Subcommands: TypeAlias = "argparse._SubParsersAction[Any]"
 
 
 def positive_int(text: str) -> int:
@@ -131,7 +131,7 @@ def add_common_args(parser: argparse.ArgumentParser, top: bool) -> None:
     )
 
 
-def add_command(commands: Subcommands, name: str, **kwargs: Any) -> Parser:
+def add_command(commands: Subcommands, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     """The parser of one sub-command, with `-v` and `--traceback`."""
     parser = commands.add_parser(name, **kwargs)
     add_common_args(parser, top=False)
@@ -165,6 +165,12 @@ def add_destination_args(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where dlt keeps pipeline state locally (default: dlt's ~/.dlt/pipelines)",
     )
+
+
+def add_listen_args(parser: argparse.ArgumentParser, host: str, port: int) -> None:
+    """`--host` and `--port` of the commands that serve HTTP (their defaults: `host`, `port`)."""
+    parser.add_argument("--host", default=host, help="interface to listen on")
+    parser.add_argument("--port", type=port_number, default=port, help="port to listen on (0: any free one)")
 
 
 def add_api_args(parser: argparse.ArgumentParser) -> None:

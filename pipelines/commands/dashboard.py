@@ -9,33 +9,19 @@ from dataclasses import dataclass
 
 from .. import defaults
 from ..exit_codes import CliError, ExitCode
-from .arguments import DestinationArgs, Subcommands, add_command, add_destination_args, port_number
+from . import arguments
 from .command import Command
 
 NAME = "dashboard"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `dashboard`."""
-    dashboard = add_command(
-        commands,
-        NAME,
-        help="serve the engagement dashboard or --export it",
-        description="Serve the engagement dashboard over the loaded marts on http://HOST:PORT (read-only), "
-        "or write it as one self-contained HTML file with --export (docs/dashboard.md).",
-    )
+def add_arguments(dashboard: argparse.ArgumentParser) -> None:
+    """The arguments of `dashboard`."""
     dashboard.add_argument(
         "--export", default=None, metavar="PATH.html", help="write one offline HTML file instead of serving"
     )
-    dashboard.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    dashboard.add_argument(
-        "--port",
-        type=port_number,
-        default=defaults.DASHBOARD_PORT,
-        help="port to listen on (0: any free one)",
-    )
-    add_destination_args(dashboard)
-    return dashboard
+    arguments.add_listen_args(dashboard, "127.0.0.1", defaults.DASHBOARD_PORT)
+    arguments.add_destination_args(dashboard)
 
 
 @dataclass(frozen=True)
@@ -49,7 +35,7 @@ class DashboardArgs:
         port: Its port (0: any free one).
     """
 
-    destination: DestinationArgs
+    destination: arguments.DestinationArgs
     export: str | None
     host: str
     port: int
@@ -57,12 +43,7 @@ class DashboardArgs:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DashboardArgs:
         """Read from parsed arguments."""
-        return cls(DestinationArgs.from_args(args), args.export, args.host, args.port)
-
-    @property
-    def api_key(self) -> str | None:
-        """None: the dashboard reads the marts only."""
-        return None
+        return cls(arguments.DestinationArgs.from_args(args), args.export, args.host, args.port)
 
 
 def run(options: DashboardArgs) -> int:
@@ -97,4 +78,9 @@ def run(options: DashboardArgs) -> int:
     return int(ExitCode.OK)
 
 
-COMMAND = Command(NAME, add_parser, DashboardArgs.from_args, run)
+HELP = "serve the engagement dashboard or --export it"
+DESCRIPTION = (
+    "Serve the engagement dashboard over the loaded marts on http://HOST:PORT (read-only), "
+    "or write it as one self-contained HTML file with --export (docs/dashboard.md)."
+)
+COMMAND = Command(NAME, HELP, add_arguments, DashboardArgs.from_args, run, description=DESCRIPTION)

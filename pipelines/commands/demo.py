@@ -6,38 +6,25 @@ import argparse
 from dataclasses import dataclass
 
 from .. import defaults
-from .arguments import Subcommands, add_command, non_negative_int
+from . import arguments
 from .command import Command
 from .written_files import check_written_files
 
 NAME = "demo"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `demo`."""
-    demo = add_command(
-        commands,
-        NAME,
-        help="serve the bundled simulator and load it into ./woodpecker_demo.duckdb",
-        description="Start the bundled Woodpecker simulator on 127.0.0.1, generate an account from the seed, "
-        "load it into a DuckDB file and show campaign_performance. Needs no API key and no network.",
-    )
-    demo.add_argument(
-        "--prospects", type=non_negative_int, default=defaults.DEMO_PROSPECTS, help="prospects generated"
-    )
-    demo.add_argument(
-        "--campaigns", type=non_negative_int, default=defaults.DEMO_CAMPAIGNS, help="campaigns generated"
-    )
-    demo.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.DEMO_SEED,
-        help="seed of the account; the same seed, the same data",
-    )
+def add_arguments(demo: argparse.ArgumentParser) -> None:
+    """The arguments of `demo`."""
+    generated = arguments.non_negative_int
+    for flag, kind, default, text in (
+        ("--prospects", generated, defaults.DEMO_PROSPECTS, "prospects generated"),
+        ("--campaigns", generated, defaults.DEMO_CAMPAIGNS, "campaigns generated"),
+        ("--seed", int, defaults.DEMO_SEED, "seed of the account; the same seed, the same data"),
+    ):
+        demo.add_argument(flag, type=kind, default=default, help=text)
     demo.add_argument(
         "--duckdb-path", default=defaults.DEMO_DUCKDB_PATH, help="DuckDB file the demo writes (created)"
     )
-    return demo
 
 
 @dataclass(frozen=True)
@@ -61,11 +48,6 @@ class DemoArgs:
         """Read from parsed arguments."""
         return cls(args.prospects, args.campaigns, args.seed, args.duckdb_path)
 
-    @property
-    def api_key(self) -> str | None:
-        """None: the demo's simulator makes its own key."""
-        return None
-
 
 def run(options: DemoArgs) -> int:
     """`woodpecker-etl demo`: start the bundled simulator and load it into a local DuckDB file."""
@@ -82,4 +64,12 @@ def run(options: DemoArgs) -> int:
     )
 
 
-COMMAND = Command(NAME, add_parser, DemoArgs.from_args, run, "interrupted; the next `demo` starts over")
+HELP = "serve the bundled simulator and load it into ./woodpecker_demo.duckdb"
+DESCRIPTION = (
+    "Start the bundled Woodpecker simulator on 127.0.0.1, generate an account from the seed, "
+    "load it into a DuckDB file and show campaign_performance. Needs no API key and no network."
+)
+INTERRUPTED = "interrupted; the next `demo` starts over"
+COMMAND = Command(
+    NAME, HELP, add_arguments, DemoArgs.from_args, run, description=DESCRIPTION, interrupted=INTERRUPTED
+)

@@ -9,27 +9,15 @@ from pathlib import Path
 
 from ..exit_codes import CliError, ExitCode
 from ..load_options import LoadOptions
-from .arguments import (
-    AccountsArgs,
-    ApiArgs,
-    DestinationArgs,
-    Subcommands,
-    add_accounts_args,
-    add_api_args,
-    add_command,
-    add_destination_args,
-    add_lock_timeout_arg,
-    name_list,
-)
+from . import arguments
 from .command import Command
 from .written_files import check_written_files
 
 NAME = "load"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `load`."""
-    load = add_command(commands, NAME, help="load the account (incremental by default)")
+def add_arguments(load: argparse.ArgumentParser) -> None:
+    """The arguments of `load`."""
     load.add_argument("--full-refresh", action="store_true", help="drop loaded tables and state, reload")
     load.add_argument(
         "--reconcile", action="store_true", help="full scan now to detect records deleted in Woodpecker"
@@ -37,11 +25,11 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     load.add_argument(
         "--resources",
         default=None,
-        type=name_list,
+        type=arguments.name_list,
         metavar="NAME,…",
         help="comma-separated resources to load (default: all)",
     )
-    add_api_args(load)
+    arguments.add_api_args(load)
     load.add_argument("--no-transform", action="store_true", help="do not rebuild the engagement tables")
     load.add_argument(
         "--webhook-spool",
@@ -50,7 +38,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         help="also load the events the webhook receiver spooled in DIR (default: "
         "sources.woodpecker.webhook_spool, else none)",
     )
-    add_accounts_args(load, "load", workers=True)
+    arguments.add_accounts_args(load, "load", workers=True)
     load.add_argument(
         "--summary-json",
         default=None,
@@ -63,9 +51,8 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         metavar="PATH.html",
         help="after a successful load, export the dashboard to PATH.html (default: none)",
     )
-    add_destination_args(load)
-    add_lock_timeout_arg(load)
-    return load
+    arguments.add_destination_args(load)
+    arguments.add_lock_timeout_arg(load)
 
 
 @dataclass(frozen=True)
@@ -86,9 +73,9 @@ class LoadArgs:
         lock_timeout: `--lock-timeout` (None: the configured one, else the default).
     """
 
-    destination: DestinationArgs
-    api: ApiArgs
-    accounts: AccountsArgs
+    destination: arguments.DestinationArgs
+    api: arguments.ApiArgs
+    accounts: arguments.AccountsArgs
     full_refresh: bool
     reconcile: bool
     resources: tuple[str, ...] | None
@@ -105,9 +92,9 @@ class LoadArgs:
             tuple(r.strip() for r in args.resources.split(",") if r.strip()) if args.resources else None
         )
         return cls(
-            destination=DestinationArgs.from_args(args),
-            api=ApiArgs.from_args(args),
-            accounts=AccountsArgs.from_args(args, workers=True),
+            destination=arguments.DestinationArgs.from_args(args),
+            api=arguments.ApiArgs.from_args(args),
+            accounts=arguments.AccountsArgs.from_args(args, workers=True),
             full_refresh=args.full_refresh,
             reconcile=args.reconcile,
             resources=resources or None,
@@ -117,11 +104,6 @@ class LoadArgs:
             dashboard=args.dashboard,
             lock_timeout=args.lock_timeout,
         )
-
-    @property
-    def api_key(self) -> str | None:
-        """The key given with `--api-key`."""
-        return self.api.api_key
 
     def load_options(self, lock_timeout: float) -> LoadOptions:
         """The `LoadOptions` of this load (of every account's, with `--accounts`)."""
@@ -180,4 +162,13 @@ def run(options: LoadArgs) -> int:
     return code
 
 
-COMMAND = Command(NAME, add_parser, LoadArgs.from_args, run, "interrupted; the next `load` resumes")
+def api_key(options: LoadArgs) -> str | None:
+    """The key given with `--api-key`."""
+    return options.api.api_key
+
+
+HELP = "load the account (incremental by default)"
+INTERRUPTED = "interrupted; the next `load` resumes"
+COMMAND = Command(
+    NAME, HELP, add_arguments, LoadArgs.from_args, run, interrupted=INTERRUPTED, api_key=api_key
+)

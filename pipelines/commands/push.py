@@ -6,18 +6,15 @@ import argparse
 
 from .. import defaults
 from ..push.options import PushOptions
-from .arguments import Subcommands, add_api_args, add_command, add_destination_args
+from . import arguments
 from .command import Command
 from .written_files import check_written_files
 
 NAME = "push"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `push`."""
-    push = add_command(
-        commands, NAME, help="send prospects from a table, query or file to Woodpecker (see docs/push.md)"
-    )
+def add_arguments(push: argparse.ArgumentParser) -> None:
+    """The arguments of `push`."""
     source = push.add_mutually_exclusive_group(required=True)
     one = "(one of --table, --query, --file is required)"
     source.add_argument("--table", default=None, help=f"table of the destination dataset to push {one}")
@@ -56,9 +53,8 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         default=None,
         help="import name shown in Woodpecker (default: woodpecker-etl push <id>)",
     )
-    add_api_args(push)
-    add_destination_args(push)
-    return push
+    arguments.add_api_args(push)
+    arguments.add_destination_args(push)
 
 
 def options(args: argparse.Namespace) -> PushOptions:
@@ -92,10 +88,11 @@ def run(options: PushOptions) -> int:
     return run_push(options)
 
 
-COMMAND = Command(
-    NAME,
-    add_parser,
-    options,
-    run,
-    "interrupted; the next `push` of the same input resumes (batches already sent are skipped)",
-)
+def api_key(options: PushOptions) -> str | None:
+    """The key given with `--api-key`."""
+    return options.api_key
+
+
+HELP = "send prospects from a table, query or file to Woodpecker (see docs/push.md)"
+INTERRUPTED = "interrupted; the next `push` of the same input resumes (batches already sent are skipped)"
+COMMAND = Command(NAME, HELP, add_arguments, options, run, interrupted=INTERRUPTED, api_key=api_key)

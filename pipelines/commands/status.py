@@ -6,25 +6,16 @@ import argparse
 from dataclasses import dataclass
 
 from ..exit_codes import CliError, ExitCode
-from .arguments import (
-    AccountsArgs,
-    DestinationArgs,
-    Subcommands,
-    add_accounts_args,
-    add_command,
-    add_destination_args,
-)
+from . import arguments
 from .command import Command
 
 NAME = "status"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `status`."""
-    status = add_command(commands, NAME, help="last run, cursors and row counts")
-    add_accounts_args(status, "show", workers=False)
-    add_destination_args(status)
-    return status
+def add_arguments(status: argparse.ArgumentParser) -> None:
+    """The arguments of `status`."""
+    arguments.add_accounts_args(status, "show", workers=False)
+    arguments.add_destination_args(status)
 
 
 @dataclass(frozen=True)
@@ -36,18 +27,15 @@ class StatusArgs:
         accounts: `--accounts` and `--account-layout`.
     """
 
-    destination: DestinationArgs
-    accounts: AccountsArgs
+    destination: arguments.DestinationArgs
+    accounts: arguments.AccountsArgs
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> StatusArgs:
         """Read from parsed arguments."""
-        return cls(DestinationArgs.from_args(args), AccountsArgs.from_args(args, workers=False))
-
-    @property
-    def api_key(self) -> str | None:
-        """None: `status` reads the destination only."""
-        return None
+        return cls(
+            arguments.DestinationArgs.from_args(args), arguments.AccountsArgs.from_args(args, workers=False)
+        )
 
 
 def run(options: StatusArgs) -> int:
@@ -90,4 +78,5 @@ def run(options: StatusArgs) -> int:
     return int(codes.pop() if len(codes) == 1 else ExitCode.FAILURE)
 
 
-COMMAND = Command(NAME, add_parser, StatusArgs.from_args, run)
+HELP = "last run, cursors and row counts"
+COMMAND = Command(NAME, HELP, add_arguments, StatusArgs.from_args, run)

@@ -9,33 +9,23 @@ from dataclasses import dataclass
 
 from .. import defaults
 from ..exit_codes import CliError, ExitCode
-from .arguments import (
-    AccountsArgs,
-    DestinationArgs,
-    Subcommands,
-    add_accounts_args,
-    add_command,
-    add_destination_args,
-    add_lock_timeout_arg,
-)
+from . import arguments
 from .command import Command
 from .written_files import check_written_files
 
 NAME = "transform"
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `transform`."""
-    transform = add_command(commands, NAME, help="rebuild the engagement tables only")
-    add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
-    add_destination_args(transform)
-    add_lock_timeout_arg(transform)
+def add_arguments(transform: argparse.ArgumentParser) -> None:
+    """The arguments of `transform`."""
+    arguments.add_accounts_args(transform, "rebuild the engagement tables of", workers=True)
+    arguments.add_destination_args(transform)
+    arguments.add_lock_timeout_arg(transform)
     transform.add_argument(
         "--test",
         action="store_true",
         help="after the build, run the models' schema.yml tests; exit 9 naming each failing test",
     )
-    return transform
 
 
 @dataclass(frozen=True)
@@ -49,8 +39,8 @@ class TransformArgs:
         test: Run the models' schema.yml tests after the build.
     """
 
-    destination: DestinationArgs
-    accounts: AccountsArgs
+    destination: arguments.DestinationArgs
+    accounts: arguments.AccountsArgs
     lock_timeout: float | None
     test: bool
 
@@ -58,16 +48,11 @@ class TransformArgs:
     def from_args(cls, args: argparse.Namespace) -> TransformArgs:
         """Read from parsed arguments."""
         return cls(
-            DestinationArgs.from_args(args),
-            AccountsArgs.from_args(args, workers=True),
+            arguments.DestinationArgs.from_args(args),
+            arguments.AccountsArgs.from_args(args, workers=True),
             args.lock_timeout,
             args.test,
         )
-
-    @property
-    def api_key(self) -> str | None:
-        """None: `transform` reads the destination only."""
-        return None
 
 
 def run(options: TransformArgs) -> int:
@@ -117,10 +102,6 @@ def run(options: TransformArgs) -> int:
     return int(ExitCode.OK if tests.passed else ExitCode.DATA_TEST)
 
 
-COMMAND = Command(
-    NAME,
-    add_parser,
-    TransformArgs.from_args,
-    run,
-    "interrupted; the engagement tables are as before, the next `transform` rebuilds them",
-)
+HELP = "rebuild the engagement tables only"
+INTERRUPTED = "interrupted; the engagement tables are as before, the next `transform` rebuilds them"
+COMMAND = Command(NAME, HELP, add_arguments, TransformArgs.from_args, run, interrupted=INTERRUPTED)

@@ -11,15 +11,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from .. import defaults
 from ..exit_codes import CliError, ExitCode
-from .arguments import (
-    ApiArgs,
-    Subcommands,
-    add_api_args,
-    add_command,
-    port_number,
-    positive_int,
-    positive_seconds,
-)
+from . import arguments
 from .command import Command
 
 if TYPE_CHECKING:
@@ -29,28 +21,27 @@ NAME = "webhooks"
 TOKEN_ENV = defaults.WEBHOOK_TOKEN_ENV
 
 
-def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
-    """The parser of `webhooks` and of its actions."""
-    webhooks = add_command(commands, NAME, help="subscribe to webhook events and receive them")
+def add_arguments(webhooks: argparse.ArgumentParser) -> None:
+    """The arguments of `webhooks`."""
     actions = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
 
     def api_args(parser: argparse.ArgumentParser) -> None:
-        add_api_args(parser)
+        arguments.add_api_args(parser)
         parser.add_argument("--backoff-factor", type=float, default=1.0, help=argparse.SUPPRESS)
 
     for name, text in (("subscribe", "subscribe a URL to events"), ("unsubscribe", "remove subscriptions")):
-        parser = add_command(actions, name, help=text)
+        parser = arguments.add_command(actions, name, help=text)
         parser.add_argument("--url", required=True, help="target URL, e.g. https://hooks.example.com/hooks/T")
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--events", default=None, help="comma-separated event names (required, or --all)")
         which.add_argument("--all", action="store_true", help="every known event")
         api_args(parser)
 
-    listing = add_command(actions, "list", help="show the account's subscriptions")
+    listing = arguments.add_command(actions, "list", help="show the account's subscriptions")
     listing.add_argument("--show-urls", action="store_true", help="show the URLs' secret tokens")
     api_args(listing)
 
-    receiver = add_command(
+    receiver = arguments.add_command(
         actions,
         "serve",
         help="receive webhooks into a durable spool",
@@ -58,10 +49,7 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
         "directory that `load --webhook-spool` reads (docs/webhooks.md). Run it behind a TLS-terminating "
         "proxy.",
     )
-    receiver.add_argument("--host", default=defaults.WEBHOOK_HOST, help="interface to listen on")
-    receiver.add_argument(
-        "--port", type=port_number, default=defaults.WEBHOOK_PORT, help="port to listen on (0: any free one)"
-    )
+    arguments.add_listen_args(receiver, defaults.WEBHOOK_HOST, defaults.WEBHOOK_PORT)
     receiver.add_argument(
         "--spool", required=True, metavar="DIR", help="spool directory (JSON-lines segments; created)"
     )
@@ -73,30 +61,42 @@ def add_parser(commands: Subcommands) -> argparse.ArgumentParser:
     )
     receiver.add_argument(
         "--max-body-bytes",
-        type=positive_int,
+        type=arguments.positive_int,
         default=defaults.WEBHOOK_MAX_BODY_BYTES,
         metavar="N",
         help="largest request body accepted (413 above)",
     )
     receiver.add_argument(
         "--header-timeout",
-        type=positive_seconds,
+        type=arguments.positive_seconds,
         default=defaults.WEBHOOK_HEADER_TIMEOUT_S,
         metavar="S",
         help="seconds a connection has for its request line and headers",
     )
     receiver.add_argument(
         "--body-timeout",
-        type=positive_seconds,
+        type=arguments.positive_seconds,
         default=defaults.WEBHOOK_BODY_TIMEOUT_S,
         metavar="S",
         help="seconds a request has for its body once its headers are in",
     )
-    return webhooks
 
 
 @dataclass(frozen=True)
-class SubscriptionArgs:
+class ApiActionArgs:
+    """The options of every action that calls the API.
+
+    Attributes:
+        api: Which API, with which key.
+        backoff_factor: The client's retry back-off (hidden option, for tests).
+    """
+
+    api: arguments.ApiArgs
+    backoff_factor: float
+
+
+@dataclass(frozen=True)
+class SubscriptionArgs(ApiActionArgs):
     """The options of `webhooks subscribe` and `webhooks unsubscribe`.
 
     Attributes:
@@ -104,41 +104,23 @@ class SubscriptionArgs:
         url: The target URL.
         events: `--events a,b` (None with `--all`).
         all_events: `--all`: every known event.
-        api: Which API, with which key.
-        backoff_factor: The client's retry back-off (hidden option, for tests).
     """
 
     action: Literal["subscribe", "unsubscribe"]
     url: str
     events: str | None
     all_events: bool
-    api: ApiArgs
-    backoff_factor: float
-
-    @property
-    def api_key(self) -> str | None:
-        """The key given with `--api-key`."""
-        return self.api.api_key
 
 
 @dataclass(frozen=True)
-class ListArgs:
+class ListArgs(ApiActionArgs):
     """The options of `webhooks list`.
 
     Attributes:
         show_urls: Show the URLs' secret tokens.
-        api: Which API, with which key.
-        backoff_factor: The client's retry back-off (hidden option, for tests).
     """
 
     show_urls: bool
-    api: ApiArgs
-    backoff_factor: float
-
-    @property
-    def api_key(self) -> str | None:
-        """The key given with `--api-key`."""
-        return self.api.api_key
 
 
 @dataclass(frozen=True)
@@ -163,11 +145,6 @@ class ServeArgs:
     header_timeout: float
     body_timeout: float
 
-    @property
-    def api_key(self) -> str | None:
-        """None: the receiver does not call the API."""
-        return None
-
 
 WebhooksArgs: TypeAlias = SubscriptionArgs | ListArgs | ServeArgs
 
@@ -176,10 +153,10 @@ def options(args: argparse.Namespace) -> WebhooksArgs:
     """The options of the chosen action, read from parsed arguments."""
     action = args.webhooks_command
     if action in ("subscribe", "unsubscribe"):
-        api = ApiArgs.from_args(args)
-        return SubscriptionArgs(action, args.url, args.events, args.all, api, args.backoff_factor)
+        api = arguments.ApiArgs.from_args(args)
+        return SubscriptionArgs(api, args.backoff_factor, action, args.url, args.events, args.all)
     if action == "list":
-        return ListArgs(args.show_urls, ApiArgs.from_args(args), args.backoff_factor)
+        return ListArgs(arguments.ApiArgs.from_args(args), args.backoff_factor, args.show_urls)
     return ServeArgs(
         args.host,
         args.port,
@@ -328,4 +305,10 @@ def serve(options: ServeArgs) -> int:
     return int(ExitCode.OK)
 
 
-COMMAND = Command(NAME, add_parser, options, run)
+def api_key(options: WebhooksArgs) -> str | None:
+    """The key given with `--api-key` (None for `serve`)."""
+    return options.api.api_key if isinstance(options, ApiActionArgs) else None
+
+
+HELP = "subscribe to webhook events and receive them"
+COMMAND = Command(NAME, HELP, add_arguments, options, run, api_key=api_key)

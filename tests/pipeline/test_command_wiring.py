@@ -38,8 +38,12 @@ def test_the_dispatch_table_holds_every_command_of_the_parser_once() -> None:
     assert list(cli.COMMANDS) == ["load", "transform", "status", "push", "dashboard", "demo", "webhooks"]
     modules = (load, transform, status, push, dashboard, demo, webhooks)
     assert [cli.COMMANDS[m.NAME] for m in modules] == [m.COMMAND for m in modules]
+    listing = cli.build_parser().parse_args(["webhooks", "list", "--api-key", "k2"])
+    assert webhooks.COMMAND.api_key(webhooks.options(listing)) == "k2"
+    pushing = cli.build_parser().parse_args(["push", "--file", "f.csv", "--api-key", "k3"])
+    assert push.COMMAND.api_key(push.options(pushing)) == "k3"
     for module in modules:
-        assert module.COMMAND.run is module.run
+        assert module.COMMAND.run is module.run and module.COMMAND.add_arguments is module.add_arguments
 
 
 @pytest.mark.parametrize("name", list(MINIMAL))
@@ -50,14 +54,14 @@ def test_each_command_reads_frozen_typed_options_once(name: str) -> None:
     field = dataclasses.fields(options)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(options, field, None)
-    assert options.api_key is None
+    assert cli.COMMANDS[name].api_key(options) is None  # no --api-key given
 
 
 def test_load_flags_become_the_load_options() -> None:
     argv = ["load", "--resources", "prospects, campaigns", "--reconcile", "--no-transform", "--api-key", "k1"]
     argv += ["--webhook-spool", "spool", "--dataset", "wp", "--duckdb-path", "x.duckdb", "--full-refresh"]
     options = LoadArgs.from_args(cli.build_parser().parse_args(argv))
-    assert options.api_key == "k1"
+    assert load.COMMAND.api_key(options) == "k1"  # kept out of error messages
     loaded = options.load_options(12.5)
     assert loaded.resources == ["prospects", "campaigns"]
     assert (loaded.reconcile, loaded.transform, loaded.full_refresh) == (True, False, True)
