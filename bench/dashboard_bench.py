@@ -32,8 +32,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.dashboard import export
 from pipelines.dashboard.charts_bundle import vega_bundle
+from pipelines.dashboard.export import export
 from pipelines.dashboard.marts import MartSource
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
+from dlt.common.schema.typing import TColumnSchema
 from dlt.extract.hints import HintsMeta
 from dlt.extract.items import DataItemWithMeta
+from dlt.extract.source import DltSource
 
 ACCOUNT_ID = "account_id"
-ACCOUNT_ID_COLUMN: dict[str, Any] = {"name": ACCOUNT_ID, "data_type": "text", "nullable": False}
+ACCOUNT_ID_COLUMN: TColumnSchema = {"name": ACCOUNT_ID, "data_type": "text", "nullable": False}
 
 
 def _keys(value: Any) -> list[str]:
@@ -69,7 +71,7 @@ class _AccountTagger:
         return tagged
 
 
-def with_account_column(source: Any, account_id: str) -> Any:
+def with_account_column(source: DltSource, account_id: str) -> DltSource:
     """Make every table of `source` carry `account_id` and key on it (the source is changed in place).
 
     Args:
@@ -81,12 +83,12 @@ def with_account_column(source: Any, account_id: str) -> Any:
     """
     for resource in source.resources.values():
         # dlt offers no public getter for a resource's declared keys; its hint template holds them.
-        declared: Mapping[str, Any] = resource._hints
+        declared: Mapping[str, Any] = resource._hints or {}
         extended = account_hints(declared)
         resource.apply_hints(
             primary_key=extended.get("primary_key") or None,
             merge_key=extended.get("merge_key") or None,
-            columns={ACCOUNT_ID: dict(ACCOUNT_ID_COLUMN)},
+            columns={ACCOUNT_ID: ACCOUNT_ID_COLUMN.copy()},
         )
         resource.add_step(_AccountTagger(account_id))
     return source

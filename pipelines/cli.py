@@ -1,4 +1,4 @@
-"""`woodpecker-etl`: load a Woodpecker account, rebuild engagement tables, push prospects, run the demo."""
+"""`woodpecker-etl`: the entry point: parse, dispatch to a command (`pipelines/commands/`), map errors."""
 
 from __future__ import annotations
 
@@ -10,30 +10,33 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from types import FrameType
 from typing import Any
 
-from . import defaults
-from .cli_args import build_parser as _build_parser
+from .commands import dashboard, demo, load, push, status, transform, webhooks
+from .commands.arguments import Parser, add_common_args
+from .commands.command import Command
 from .exit_codes import CliError, ExitCode, Interrupted, interrupted_code
 
-# What a stopped command leaves behind, for the one line printed when it is interrupted.
-INTERRUPTED_NEXT = {
-    "load": "interrupted; the next `load` resumes",
-    "demo": "interrupted; the next `demo` starts over",
-    "push": "interrupted; the next `push` of the same input resumes (batches already sent are skipped)",
-    "transform": "interrupted; the engagement tables are as before, the next `transform` rebuilds them",
+# The dispatch table: every sub-command by name, in the order `--help` lists them (pipelines/commands/).
+COMMANDS: dict[str, Command[Any]] = {
+    command.name: command
+    for command in (
+        load.COMMAND,
+        transform.COMMAND,
+        status.COMMAND,
+        push.COMMAND,
+        dashboard.COMMAND,
+        demo.COMMAND,
+        webhooks.COMMAND,
+    )
 }
-# Commands that write the DuckDB file of a duckdb (or filesystem) destination.
-WRITING_COMMANDS = ("load", "transform", "push", "demo")
 
 
 def version() -> str:
     """The installed version of woodpecker-etl ("" when it is not installed as a package)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as package_version
-
     try:
         return package_version("woodpecker-etl")
     except PackageNotFoundError:
@@ -41,8 +44,20 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `woodpecker-etl` (`pipelines/cli_args.py`)."""
-    return _build_parser(version())
+    """The argument parser of `woodpecker-etl`: the top options, then each command's own parser."""
+    parser = Parser(
+        prog="woodpecker-etl",
+        description="Load a Woodpecker.co account into DuckDB or any dlt destination.",
+        epilog="Exit codes: 0 ok, 1 unexpected failure, 2 configuration, 3 authentication, 4 API or "
+        "network, 5 destination, 6 busy, 7 some accounts failed, 8 incomplete, 9 model tests failed, "
+        "130/143 interrupted (README.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version() or 'unknown'}")
+    add_common_args(parser, top=True)
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_parser(subcommands)
+    return parser
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -56,83 +71,6 @@ def _configure_logging(verbosity: int) -> None:
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     else:
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
-
-
-def _writable_dir(option: str, path: Path, created: Path | None = None) -> None:
-    """Refuse a file path whose directory is missing or not writable, before any work is done.
-
-    Args:
-        option: The option that named the path, for the message.
-        path: The file the command will write.
-        created: A directory the command creates itself (`--pipelines-dir`): a file in it or in one of
-            its parents that do not exist yet is accepted.
-    """
-    if path.is_dir():
-        raise CliError(
-            f"{option} {path} is a directory; give a file path, e.g. {path / 'woodpecker_etl.duckdb'}.",
-            ExitCode.CONFIGURATION,
-        )
-    parent = path.parent
-    if created is not None and not parent.exists():
-        made, wanted = created.absolute(), parent.absolute()
-        if made == wanted or wanted in made.parents:
-            return
-    if not parent.is_dir():
-        raise CliError(
-            f"{option} {path}: the directory {parent} does not exist; create it (mkdir -p {parent}) or "
-            "choose another path.",
-            ExitCode.CONFIGURATION,
-        )
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        where = path if path.exists() else parent
-        raise CliError(
-            f"{option} {path}: {where} is not writable by this user; choose another path or fix its "
-            "permissions.",
-            ExitCode.CONFIGURATION,
-        )
-
-
-def check_paths(args: argparse.Namespace) -> None:
-    """The files a command will write can be written: refused in one line now, not after an hour's load.
-
-    Raises:
-        CliError: `ExitCode.CONFIGURATION`, naming the path and the fix.
-    """
-    pipelines_dir = getattr(args, "pipelines_dir", None)
-    created = Path(pipelines_dir) if pipelines_dir else None
-    summary_json = getattr(args, "summary_json", None)
-    if summary_json:
-        _writable_dir("--summary-json", Path(summary_json), created)
-    destination = getattr(args, "destination", defaults.DESTINATION)
-    path = getattr(args, "duckdb_path", None)
-    if args.command == "demo" and path:  # the demo replaces only a file it made: its own rule says why not
-        from .demo import check_demo_target
-
-        check_demo_target(path)
-    if args.command in WRITING_COMMANDS and path and destination in defaults.DUCKDB_FILE_DESTINATIONS:
-        _writable_dir("--duckdb-path", Path(path), created)
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "webhooks":  # `webhooks serve` runs without the source package and dlt
-        from . import webhooks
-
-        return webhooks.dispatch(args)
-    from . import commands
-
-    if args.command == "load":
-        return commands.load(args)
-    if args.command == "transform":
-        return commands.transform(args)
-    if args.command == "status":
-        return commands.status(args)
-    if args.command == "push":
-        return commands.push(args)
-    if args.command == "dashboard":
-        from . import dashboard
-
-        return dashboard.run(args)
-    return commands.demo(args)
 
 
 class _SignalStop:
@@ -198,8 +136,8 @@ def stop_on_signals() -> Iterator[None]:
             dlt_signals.set_received_signal(0)
 
 
-def _interrupted(args: argparse.Namespace, code: int) -> int:
-    print(INTERRUPTED_NEXT.get(args.command, "interrupted"), file=sys.stderr, flush=True)
+def _interrupted(command: Command[Any], code: int) -> int:
+    print(command.interrupted, file=sys.stderr, flush=True)
     return code
 
 
@@ -211,27 +149,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # while it normalises and loads, would forget a signal that arrives after its last check.
     os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
     args = build_parser().parse_args(argv)
-    show_traceback = args.traceback or getattr(args, "traceback_sub", False)
-    _configure_logging(args.verbose + getattr(args, "verbose_sub", 0))
+    command = COMMANDS[args.command]
+    options = command.options(args)
+    show_traceback = args.traceback or args.traceback_sub
+    _configure_logging(args.verbose + args.verbose_sub)
     try:
         with stop_on_signals():
-            check_paths(args)
-            return _dispatch(args)
+            return command.run(options)
     except KeyboardInterrupt as exc:
         if show_traceback:
             raise
-        return _interrupted(args, interrupted_code(exc))
+        return _interrupted(command, interrupted_code(exc))
     except Exception as exc:
         if show_traceback:
             raise
         if isinstance(exc, CliError):
             error = exc
-        else:  # imported only here: it pulls in dlt, which a CliError does not need
+        else:  # imported only here, for start-up time: it pulls in dlt, which a CliError does not need
             from .error_messages import translate_error
 
-            error = translate_error(exc, getattr(args, "api_key", None))
+            error = translate_error(exc, command.api_key(options))
         if error.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
-            return _interrupted(args, int(error.code))
+            return _interrupted(command, int(error.code))
         print(f"error: {error}", file=sys.stderr)
         return int(error.code)
 

@@ -39,6 +39,10 @@ PROGRESS_INTERVAL_S: Final = 2.0
 # Tables the source loads, in the order the summary lists them (the declarations' order).
 SOURCE_TABLES: Final = table_names()
 
+# Prospects per request of `woodpecker-etl push`: the API's limit (sources.woodpecker.settings.
+# MAX_PROSPECTS_PER_REQUEST, which the source package holds; tests/push/test_validate.py checks they agree).
+PUSH_BATCH_SIZE: Final = 20_000
+
 # Default port of `woodpecker-etl webhooks serve`.
 WEBHOOK_PORT: Final = 8780
 DASHBOARD_PORT: Final = 8790

@@ -31,9 +31,12 @@ from typing import Any
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
+from dlt.pipeline.state_sync import load_pipeline_state_from_destination
 
 from . import defaults
+from .dlt_pipeline import make_pipeline
 from .exit_codes import CliError, ExitCode
+from .load_options import LoadOptions, destination_label
 from .lock import lock_path
 
 OWNER_SUFFIX = ".destination.json"
@@ -61,7 +64,7 @@ def _credentials_identity(destination: str) -> str:
     return ""
 
 
-def destination_identity(options: Any) -> dict[str, str]:
+def destination_identity(options: LoadOptions) -> dict[str, str]:
     """What tells this destination from any other: its kind, where it is, and the dataset."""
     identity = {"destination": options.destination, "dataset": options.dataset}
     if options.destination in defaults.DUCKDB_FILE_DESTINATIONS:
@@ -93,13 +96,11 @@ def _describe(identity: dict[str, str]) -> str:
     return f"{where} (dataset {identity.get('dataset', '?')})"
 
 
-def stored_state(pipeline: dlt.Pipeline, options: Any) -> dict[str, Any] | None:
+def stored_state(pipeline: dlt.Pipeline, options: LoadOptions) -> dict[str, Any] | None:
     """This pipeline's newest state as stored in the destination, or None when it holds none.
 
     A DuckDB file that does not exist holds none (and is not created).
     """
-    from dlt.pipeline.state_sync import load_pipeline_state_from_destination
-
     if options.destination == "duckdb" and not Path(options.duckdb_path).is_file():
         return None
     try:
@@ -110,7 +111,7 @@ def stored_state(pipeline: dlt.Pipeline, options: Any) -> dict[str, Any] | None:
     return dict(state) if state else None
 
 
-def adopt_local_state(pipeline: dlt.Pipeline, options: Any) -> dlt.Pipeline:
+def adopt_local_state(pipeline: dlt.Pipeline, options: LoadOptions) -> dlt.Pipeline:
     """The pipeline with local state that belongs to this destination (see the module docstring).
 
     Call with the pipeline's lock held.
@@ -132,8 +133,6 @@ def adopt_local_state(pipeline: dlt.Pipeline, options: Any) -> dlt.Pipeline:
     elif recorded != identity or stored_state(pipeline, options) is None:
         # Another destination's (or an unknown) working dir, or one this destination no longer has
         # the state of: start from this destination's own stored state, if any.
-        from .load_run import make_pipeline
-
         pipeline.drop()
         pipeline = make_pipeline(options)
     _record(path, identity)
@@ -155,10 +154,8 @@ class NothingLoaded(CliError):
     """The destination holds no loaded Woodpecker data for the pipeline (exit code 2)."""
 
 
-def nothing_loaded(options: Any) -> CliError:
+def nothing_loaded(options: LoadOptions) -> CliError:
     """The one-line error of `status` / `transform` on a destination without loaded Woodpecker data."""
-    from .load_run import destination_label
-
     hint = ""
     demo = Path(defaults.DEMO_DUCKDB_PATH)
     if (
@@ -179,7 +176,7 @@ def nothing_loaded(options: Any) -> CliError:
     )
 
 
-def loaded_target(options: Any) -> tuple[Any, dlt.Pipeline, dict[str, Any]]:
+def loaded_target(options: LoadOptions) -> tuple[LoadOptions, dlt.Pipeline, dict[str, Any]]:
     """The options, pipeline and stored state of a destination that holds loaded Woodpecker data.
 
     When the pipeline named in `options` has no state there but exactly one other pipeline has (the
@@ -188,8 +185,6 @@ def loaded_target(options: Any) -> tuple[Any, dlt.Pipeline, dict[str, Any]]:
     Raises:
         CliError: exit code 2 when the destination holds no loaded Woodpecker data.
     """
-    from .load_run import make_pipeline
-
     if options.destination == "duckdb" and not Path(options.duckdb_path).is_file():
         raise nothing_loaded(options)
     pipeline = make_pipeline(options)
@@ -205,7 +200,7 @@ def loaded_target(options: Any) -> tuple[Any, dlt.Pipeline, dict[str, Any]]:
     return options, pipeline, state
 
 
-def local_state_is_ours(options: Any) -> bool:
+def local_state_is_ours(options: LoadOptions) -> bool:
     """True when the local working dir is recorded as this destination's (its trace may be shown)."""
     return _recorded(owner_path(options.pipelines_dir, options.pipeline_name)) == destination_identity(
         options

@@ -1,58 +1,40 @@
-"""Build the dlt pipeline and run one load: source → destination → reconciliation → models."""
+"""Run one load: source → destination → reconciliation → models; rebuild and test the models."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
+from dlt.common.pipeline import NormalizeInfo
 from dlt.common.typing import TRefreshMode
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.extract.source import DltSource
 
 from sources.woodpecker import woodpecker_source
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.reconcile import apply_reconciliation
+from transforms.build import BuildReport, build_models
 from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns
+from transforms.model_tests import DataTestReport, run_model_tests
 from transforms.quoting import literal
 
 from . import defaults
 from .account_column import ACCOUNT_ID, with_account_column
 from .destination_state import adopt_local_state
+from .dlt_pipeline import make_pipeline
 from .error_messages import translate_error
 from .exit_codes import CliError, ExitCode
-from .lake import is_lake
+from .lake import build_lake_models, is_lake
+from .load_options import LoadOptions
 from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import mark_current, mark_stale
 from .steps import StepAnnouncer
-
-
-@dataclass
-class LoadOptions:
-    """Everything a load needs; built from the command line or by the demo."""
-
-    api_key: str | None = None
-    base_url: str | None = None
-    company_id: str | None = None
-    destination: str = defaults.DESTINATION
-    duckdb_path: str = defaults.DUCKDB_PATH
-    dataset: str = defaults.DATASET_NAME
-    pipeline_name: str = defaults.PIPELINE_NAME
-    pipelines_dir: str | None = None
-    resources: list[str] | None = None
-    full_refresh: bool = False
-    reconcile: bool | None = None
-    transform: bool = True
-    # Seconds to wait for other processes to close the DuckDB file before giving up (exit code 5).
-    lock_timeout: float = defaults.LOCK_TIMEOUT_S
-    # Set in the `column` account layout: rows carry this `account_id` and key on it (shared tables).
-    account_id: str | None = None
-    source_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,7 +48,7 @@ class LoadResult:
     seconds: float
     finished_pending: bool
     reconciled: dict[str, int]
-    models: Any | None
+    models: BuildReport | None
     stats: RunStats
 
     @property
@@ -87,54 +69,7 @@ def incomplete_error(result: LoadResult) -> CliError | None:
     )
 
 
-def destination_label(options: LoadOptions) -> str:
-    """Where the data lands, in words a user can act on."""
-    if options.destination == "duckdb":
-        return f"DuckDB file {options.duckdb_path}, schema {options.dataset}"
-    if options.destination == "filesystem":
-        return (
-            f"filesystem (Parquet), dataset {options.dataset}; engagement tables in DuckDB file "
-            f"{options.duckdb_path}"
-        )
-    return f"{options.destination}, dataset {options.dataset}"
-
-
-def check_options(options: LoadOptions) -> None:
-    """Refuse option combinations that cannot work, before anything runs.
-
-    Raises:
-        CliError: with the fix in the message.
-    """
-    if options.destination in defaults.DUCKDB_FILE_DESTINATIONS and Path(options.duckdb_path).stem == (
-        options.dataset
-    ):
-        raise CliError(
-            f"The DuckDB file {options.duckdb_path} is named like the dataset {options.dataset!r}; "
-            f"DuckDB then cannot tell the file's catalog from the schema. Choose another --duckdb-path "
-            f"(default {defaults.DUCKDB_PATH}) or --dataset.",
-            ExitCode.CONFIGURATION,
-        )
-
-
-def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
-    """Create (or attach to) the dlt pipeline for these options."""
-    check_options(options)
-    destination: Any = options.destination
-    if options.destination == "duckdb":
-        credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(defaults.DUCKDB_LOAD_CONFIG))
-        destination = dlt.destinations.duckdb(credentials=credentials)
-    kwargs: dict[str, Any] = {}
-    if options.pipelines_dir:
-        kwargs["pipelines_dir"] = options.pipelines_dir
-    return dlt.pipeline(
-        pipeline_name=options.pipeline_name,
-        destination=destination,
-        dataset_name=options.dataset,
-        **kwargs,
-    )
-
-
-def build_source(options: LoadOptions, stats: RunStats) -> Any:
+def build_source(options: LoadOptions, stats: RunStats) -> DltSource:
     """Create the Woodpecker source, narrowed to the requested resources."""
     kwargs: dict[str, Any] = dict(options.source_options)
     if options.api_key:
@@ -168,7 +103,7 @@ def _translated(api_key: str | None) -> Iterator[None]:
         raise translate_error(exc, api_key) from None
 
 
-def _rows_loaded(normalize_info: Any) -> dict[str, int]:
+def _rows_loaded(normalize_info: NormalizeInfo | None) -> dict[str, int]:
     if normalize_info is None:
         return {}
     counts = normalize_info.row_counts
@@ -270,17 +205,13 @@ def _stale_reason(options: LoadOptions) -> str:
     return f"a load began at {now} and did not finish"
 
 
-def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> Any:
+def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> BuildReport:
     """Rebuild the engagement tables inside the destination (a lake's: in the DuckDB file `duckdb_path`).
 
     A finished rebuild is recorded (`pipelines/marts_state.py`): the marts match the raw tables again.
     """
     if is_lake(pipeline):
-        from .lake import build_lake_models
-
         return build_lake_models(pipeline, duckdb_path)
-    from transforms.build import build_models
-
     with pipeline.sql_client() as client:
         if pipeline.destination.destination_name == "duckdb":
             # The memory cap is for loading (defaults.DUCKDB_LOAD_CONFIG); joins over millions of
@@ -291,13 +222,9 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.
     return report
 
 
-def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> Any:
+def test_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.DUCKDB_PATH) -> DataTestReport:
     """Run the models' schema.yml tests where `build_engagement_models` built them (`transform --test`)."""
-    from transforms.model_tests import run_model_tests
-
     if is_lake(pipeline):
-        import duckdb
-
         with duckdb.connect(duckdb_path) as conn:
             return run_model_tests(conn, pipeline.dataset_name)
     return run_model_tests(pipeline)

@@ -26,16 +26,40 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dlt
+from dlt.common.pipeline import get_dlt_pipelines_dir
+
+from . import defaults
 from .exit_codes import CliError, ExitCode
 
 LOCK_SUFFIX = ".lock"
 
 
+def configured_lock_timeout(flag: float | None) -> float:
+    """Seconds to wait for the DuckDB file: `--lock-timeout`, else `[woodpecker_etl] lock_timeout`.
+
+    Raises:
+        CliError: a value that is not a number of seconds >= 0 (exit code 2).
+    """
+    value: object = flag if flag is not None else dlt.config.get(defaults.LOCK_TIMEOUT_CONFIG)
+    if value is None:
+        return defaults.LOCK_TIMEOUT_S
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise CliError(
+            f"The lock timeout must be a number of seconds >= 0 (--lock-timeout or "
+            f"{defaults.LOCK_TIMEOUT_CONFIG}), got {value!r}.",
+            ExitCode.CONFIGURATION,
+        )
+    return seconds
+
+
 def lock_path(pipelines_dir: str | None, pipeline_name: str) -> Path:
     """The lock file of a pipeline (dlt's default pipelines dir when `pipelines_dir` is None)."""
     if pipelines_dir is None:
-        from dlt.common.pipeline import get_dlt_pipelines_dir
-
         pipelines_dir = get_dlt_pipelines_dir()
     return Path(pipelines_dir) / f"{pipeline_name}{LOCK_SUFFIX}"
 

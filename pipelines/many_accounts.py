@@ -27,6 +27,8 @@ from typing import Any
 
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.settings import SECRET_LOCATION_HINT
+from transforms.build import BuildReport, build_models
+from transforms.catalog import load_models
 from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns
 from transforms.quoting import literal, quote
@@ -34,16 +36,11 @@ from transforms.quoting import literal, quote
 from . import defaults
 from .account_column import ACCOUNT_ID
 from .accounts import Account
+from .dlt_pipeline import make_pipeline
 from .error_messages import redact, translate_error
 from .exit_codes import CliError, ExitCode
-from .load_run import (
-    LoadOptions,
-    LoadResult,
-    build_engagement_models,
-    incomplete_error,
-    make_pipeline,
-    run_load,
-)
+from .load_options import LoadOptions
+from .load_run import LoadResult, build_engagement_models, incomplete_error, run_load
 from .lock import pipeline_lock
 
 LAYOUTS = ("dataset", "column")
@@ -66,7 +63,7 @@ class AccountOutcome:
     account: str
     dataset: str
     result: LoadResult | None = None
-    models: Any | None = None
+    models: BuildReport | None = None
     error: CliError | None = None
     seconds: float = 0.0
     stats: RunStats = field(default_factory=RunStats)
@@ -393,14 +390,12 @@ def _each_account(
     return run
 
 
-def build_account_models(base: LoadOptions, name: str) -> Any:
+def build_account_models(base: LoadOptions, name: str) -> BuildReport:
     """`column` layout: views of one account's rows in `<dataset>_<account>`, and its engagement tables.
 
     The views carry every shared raw table's columns except `account_id`, filtered to the account, so
     the SQL models read them exactly like an own dataset.
     """
-    from transforms.build import build_models
-
     pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_{name}"))
     target = account_dataset(base, name)
     with pipeline.sql_client() as client:
@@ -423,8 +418,6 @@ def build_union_views(base: LoadOptions, names: Sequence[str]) -> list[str]:
     Returns:
         The views created or replaced.
     """
-    from transforms.catalog import load_models
-
     marts = [m.name for m in load_models() if m.layer == "marts"]
     target = union_dataset(base)
     pipeline = make_pipeline(replace(base, pipeline_name=f"{base.pipeline_name}_all", dataset=target))

@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
+
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from sources.woodpecker import settings
 from sources.woodpecker.progress import RunStats
+from transforms.build import BuildReport
 
 from . import defaults
-from .load_run import LoadOptions, LoadResult, destination_label
-
-if TYPE_CHECKING:
-    from .many_accounts import AccountsRun
+from .dlt_pipeline import make_pipeline
+from .exit_codes import ExitCode
+from .load_options import LoadOptions, destination_label
+from .load_run import LoadResult, incomplete_error, row_counts, run_load
+from .many_accounts import AccountsRun
 
 
 def _fmt(n: int) -> str:
     return f"{n:,}"
+
+
+def step(message: str) -> None:
+    """Print the line of a step as it starts (`  → message`, on stderr)."""
+    print(f"  → {message}", file=sys.stderr, flush=True)
+
+
+def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
+    """Run a load with progress lines and print the summary (and write it as JSON if asked).
+
+    Raises:
+        CliError: the load failed, or left a table incomplete (`ExitCode.INCOMPLETE`, after the summary).
+    """
+    stats = RunStats()
+    print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
+    with progress_ticker(stats):
+        result = run_load(options, stats, on_step=step)
+    totals = row_counts(make_pipeline(options), defaults.SOURCE_TABLES)
+    if summary_json:
+        Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
+    error = incomplete_error(result)
+    if error is not None:
+        print(summary(options, result, totals))
+        raise error
+    print(summary(options, result, totals))
+    return int(ExitCode.OK)
 
 
 def progress_line(stats: RunStats) -> str:
@@ -69,8 +100,6 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 def sql_dataset(dataset: str) -> str:
     """The dataset name as the destination stores it: dlt's snake_case naming (`my-data` → `my_data`)."""
-    from dlt.common.normalizers.naming.snake_case import NamingConvention
-
     return str(NamingConvention().normalize_identifier(dataset))
 
 
@@ -177,19 +206,16 @@ def _data_quality_line(stats: RunStats) -> str:
     return "  " + "; ".join(parts) if parts else ""
 
 
-def models_line(report: Any) -> str:
+def models_line(report: BuildReport) -> str:
     """One line about the engagement models that were rebuilt."""
-    built = getattr(report, "models", None) or getattr(report, "built", None) or []
-    seconds = getattr(report, "seconds", None)
-    timing = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
-    return f"{len(built)} models rebuilt{timing}"
+    return f"{len(report.models)} models rebuilt in {report.seconds:.1f} s"
 
 
 def status_text(
     options: LoadOptions,
     state: Mapping[str, Any],
     totals: Mapping[str, int],
-    last: Any,
+    last: str | None,
     marts: str | None = None,
 ) -> str:
     """The text of `woodpecker-etl status` (`marts`: the line saying whether the marts are current)."""
@@ -265,7 +291,7 @@ def accounts_transform_summary(base: LoadOptions, run: AccountsRun) -> str:
     ]
     rows = []
     for o in run.outcomes:
-        built = str(len(getattr(o.models, "models", None) or [])) if o.ok else "-"
+        built = str(len(o.models.models) if o.models is not None else 0) if o.ok else "-"
         rows.append((o.account, "ok" if o.ok else "FAILED", f"{o.seconds:.1f}", built, o.dataset))
     out.append(_table(rows, ("account", "outcome", "seconds", "models", "dataset")))
     out.extend(_accounts_closing(run, "rebuilt"))

@@ -31,6 +31,7 @@ from transforms.quoting import literal, quote
 
 from .. import defaults
 from ..exit_codes import CliError, ExitCode
+from ..load_options import LoadOptions
 
 Query = Callable[[str], list[tuple[Any, ...]]]
 
@@ -127,9 +128,10 @@ class MartSource:
 
 def _dlt_session(source: MartSource) -> Iterator[tuple[Query, Callable[[str], str], set[str]]]:
     """A session over any other dlt destination, through the pipeline's SQL client (DuckDB SQL transpiled)."""
+    # dlt (and sqlglot) only for a destination other than a DuckDB file: `dashboard` starts without them.
     from transforms.dialects import to_dialect
 
-    from ..load_run import LoadOptions, make_pipeline
+    from ..dlt_pipeline import make_pipeline
 
     pipeline = make_pipeline(
         LoadOptions(

@@ -8,10 +8,15 @@ other method 405. The page is the same one `--export` writes.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uvicorn
+
+from ..exit_codes import CliError, ExitCode
 from .marts import MartSource, build_payload
 from .page import render
 
@@ -30,8 +35,6 @@ _SECURITY_HEADERS = [
 
 def error_page(message: str) -> str:
     """A small page for a database that cannot be read right now."""
-    import html
-
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Woodpecker engagement</title>"
         "</head><body style='font-family:system-ui,sans-serif;margin:48px'><h1>Dashboard unavailable</h1>"
@@ -50,8 +53,8 @@ class DashboardApp:
         try:
             return 200, render(build_payload(self.source))
         except Exception as exc:
+            # Imported on this path only, for start-up time: it pulls in dlt, which DuckDB files do without.
             from ..error_messages import translate_error
-            from ..exit_codes import CliError
 
             error = exc if isinstance(exc, CliError) else translate_error(exc, None)
             log.warning("dashboard page failed: %s", error)
@@ -101,12 +104,6 @@ def serve(source: MartSource, host: str, port: int, on_ready: Callable[[str], No
     Raises:
         CliError: the address cannot be bound (exit code 2).
     """
-    import socket
-
-    import uvicorn
-
-    from ..exit_codes import CliError, ExitCode
-
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:

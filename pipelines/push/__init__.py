@@ -1,10 +1,7 @@
-"""`woodpecker-etl push`: send prospects from the warehouse (or a file) to Woodpecker, resumably.
+"""Sending prospects from the warehouse (or a file) to Woodpecker, resumably (`woodpecker-etl push`).
 
-Modules: `options` (arguments and their checks), `inputs` (table, query or file), `validate` (rules
-applied before sending), `results` (the `push_results` table) and `run` (batching and output).
+Modules: `options` (what a run reads and sends), `target` (the options checked, the API's target),
+`inputs` (table, query or file), `validate` (rules applied before sending), `results` (the
+`push_results` table) and `run` (batching and output). The command itself is
+`pipelines/commands/push.py`.
 """
-
-from .options import PushOptions
-from .run import run_push
-
-__all__ = ["PushOptions", "run_push"]

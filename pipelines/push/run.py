@@ -22,13 +22,14 @@ from sources.woodpecker.progress import RunStats
 from sources.woodpecker.prospect_writes import PushTarget, request_body, send_batch
 
 from .. import defaults
+from ..dlt_pipeline import make_pipeline
 from ..error_messages import MISSING_KEY
 from ..exit_codes import CliError, ExitCode
-from ..load_run import LoadOptions, make_pipeline
+from ..load_options import LoadOptions
 from ..lock import pipeline_lock
 from ..report import sql_dataset
 from .inputs import InputRows, read_destination, read_file
-from .options import PUSH_PIPELINE_NAME, PushOptions, api_send_after, check
+from .options import PUSH_PIPELINE_NAME, PushOptions
 from .results import (
     INVALID,
     INVALID_BATCH,
@@ -39,6 +40,7 @@ from .results import (
     outcome_counts,
     record,
 )
+from .target import check, describe_target, push_target
 from .validate import REASONS_SHOWN, Prospect, Rejected, Validation, map_columns, validate
 
 PUSH_ID_LENGTH = 16
@@ -134,25 +136,6 @@ def _invalid_rows(pid: str, target: PushTarget, invalid: Sequence[Rejected]) -> 
     ]  # fmt: skip
 
 
-def _target(options: PushOptions) -> PushTarget:
-    return PushTarget(
-        campaign_id=options.campaign_id,
-        send_after=api_send_after(options.send_after) if options.send_after else None,
-        update=options.update,
-        force=options.force,
-        file_name=options.file_name,
-    )
-
-
-def _describe(target: PushTarget) -> str:
-    flags = f"update={str(target.update).lower()}"
-    if target.campaign_id is not None:
-        flags += f", force={str(target.force).lower()}"
-        if target.send_after:
-            flags += f", send_after={target.send_after}"
-    return f"{target.label} ({target.path.rsplit('/', 1)[-1]}, {flags})"
-
-
 def read_input(options: PushOptions, pipeline: dlt.Pipeline) -> InputRows:
     """The rows named by --file, --table or --query."""
     if options.file:
@@ -194,7 +177,7 @@ def run_push(options: PushOptions) -> int:
     check(options)
     if not options.dry_run:
         push_key(options)  # a missing or impossible key stops the push before anything is read or written
-    target = _target(options)
+    target = push_target(options)
     pipeline = push_pipeline(options)
     data = read_input(options, pipeline)
     check_email_column(data, options.campaign)
@@ -203,7 +186,7 @@ def run_push(options: PushOptions) -> int:
     if target.file_name is None:
         target = replace(target, file_name=f"woodpecker-etl push {pid}")
     batches = _batches(checked.valid, options.batch_size)
-    print(f"Push {pid} → {_describe(target)}")
+    print(f"Push {pid} → {describe_target(target)}")
     print(
         f"Read {len(data.rows):,} rows from {data.label}: {len(checked.valid):,} valid, "
         f"{len(checked.invalid):,} invalid (not sent)."

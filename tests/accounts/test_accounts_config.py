@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.accounts import Account, configured_names, resolve_account, select_accounts
 from pipelines.exit_codes import CliError, ExitCode
-from pipelines.load_run import LoadOptions
+from pipelines.load_options import LoadOptions
 from pipelines.many_accounts import account_options, default_workers
 
 

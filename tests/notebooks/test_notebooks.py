@@ -24,7 +24,7 @@ from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 from traitlets import default
 
-from pipelines.demo import run_demo
+from pipelines.demo_run import run_demo
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator, SimulatorConfig
 

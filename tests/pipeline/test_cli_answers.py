@@ -348,8 +348,10 @@ def test_help_imports_no_heavy_library_and_answers_fast(tmp_path: Path) -> None:
     probe = (
         "import sys, time\n"
         "from pipelines.cli import main\n"
-        "for argv in (['--help'], ['load', '--help'], ['push', '--help'], ['webhooks', 'serve', '--help'],"
-        " ['--version']):\n"
+        "for argv in (['--help'], ['load', '--help'], ['transform', '--help'], ['status', '--help'],"
+        " ['push', '--help'], ['dashboard', '--help'], ['demo', '--help'], ['webhooks', '--help'],"
+        " ['webhooks', 'subscribe', '--help'], ['webhooks', 'unsubscribe', '--help'],"
+        " ['webhooks', 'list', '--help'], ['webhooks', 'serve', '--help'], ['--version']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as exit_:\n"

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.demo import run_demo
+from pipelines.demo_run import run_demo
 from pipelines.exit_codes import ExitCode
 
 

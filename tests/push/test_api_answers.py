@@ -165,7 +165,7 @@ def test_one_request_in_flight_even_from_two_threads(sim: Simulator, client: Woo
 def test_send_after_reaches_the_campaign(sim: Simulator, client: WoodpeckerClient) -> None:
     from datetime import timedelta
 
-    from pipelines.push.options import api_send_after
+    from pipelines.push.target import api_send_after
 
     cid = next(c.id for c in sim.account.campaigns.values() if c.status == "RUNNING" and c.steps)
     later = sim.clock.now() + timedelta(days=2)

@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 
+from pipelines import defaults
 from pipelines.exit_codes import CliError
-from pipelines.push.options import PushOptions, api_send_after, check
+from pipelines.push.options import PushOptions
 from pipelines.push.run import push_id
+from pipelines.push.target import api_send_after, check
 from pipelines.push.validate import as_text, valid_email, validate
+from sources.woodpecker import settings
 from sources.woodpecker.prospect_writes import PushTarget
 
 
@@ -129,3 +132,9 @@ def test_send_after_is_written_as_documented() -> None:
     assert api_send_after("2025-05-01T09:00:00-05:00") == "2025-05-01T09:00:00-0500"
     with pytest.raises(CliError):
         api_send_after("next monday")
+
+
+def test_the_default_batch_is_the_apis_limit() -> None:
+    # `push --batch-size` defaults to a constant the command line holds without importing the source.
+    assert defaults.PUSH_BATCH_SIZE == settings.MAX_PROSPECTS_PER_REQUEST
+    assert PushOptions().batch_size == settings.MAX_PROSPECTS_PER_REQUEST

@@ -14,7 +14,8 @@ import duckdb
 import orjson
 
 from pipelines.cli import main
-from pipelines.load_run import LoadOptions, run_load
+from pipelines.load_options import LoadOptions
+from pipelines.load_run import run_load
 from simulator import Simulator
 from simulator.clock import parse_api_timestamp
 from sources.webhook_spool import SpoolPosition, SpoolWriter, event_id, read_spool

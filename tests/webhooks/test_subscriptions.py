@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import build_parser, main
-from pipelines.commands import options_from_args
+from pipelines.commands.load import LoadArgs
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator
 from sources.woodpecker.settings import WEBHOOK_EVENT_NAMES
@@ -76,8 +76,8 @@ def test_all_events_and_unknown_names(simulator: Simulator, capsys: pytest.Captu
 
 def test_load_takes_the_spool_from_the_command_line(tmp_path: Path) -> None:
     args = build_parser().parse_args(["load", "--webhook-spool", str(tmp_path)])
-    assert options_from_args(args).source_options == {"webhook_spool": str(tmp_path)}
-    assert options_from_args(build_parser().parse_args(["load"])).source_options == {}
+    assert LoadArgs.from_args(args).load_options(60.0).source_options == {"webhook_spool": str(tmp_path)}
+    assert LoadArgs.from_args(build_parser().parse_args(["load"])).load_options(60.0).source_options == {}
 
 
 def test_a_missing_api_key_is_a_configuration_error(

@@ -1,4 +1,4 @@
-"""`woodpecker-etl demo`: the bundled simulator loaded into ./woodpecker_demo.duckdb, end to end.
+"""The demo's run: the bundled simulator loaded into ./woodpecker_demo.duckdb, end to end.
 
 Every demo starts from scratch, so it replaces its DuckDB file — but only a file the demo created itself.
 The demo marks its file with the table `main._woodpecker_demo` before it loads anything, and a file is
@@ -19,9 +19,10 @@ from simulator import Simulator, SimulatorConfig
 from transforms.quoting import quote
 
 from . import defaults
-from .commands import execute_load
+from .dlt_pipeline import make_pipeline
 from .exit_codes import CliError, ExitCode
-from .load_run import LoadOptions, make_pipeline
+from .load_options import LoadOptions
+from .report import execute_load
 
 # The table that marks a DuckDB file as the demo's own (in the file's `main` schema).
 MARKER_TABLE = "_woodpecker_demo"
