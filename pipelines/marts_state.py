@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+from dlt.destinations.sql_client import SqlClientBase
 
 from transforms.connection import client_dialect
 from transforms.information_schema import dataset_tables
@@ -52,7 +53,7 @@ def _tracked(pipeline: dlt.Pipeline) -> bool:
     return not is_lake(pipeline) and pipeline.default_schema_name is not None
 
 
-def _write(client: Any, stale: bool, reason: str, built_at: datetime | None) -> None:
+def _write(client: SqlClientBase[Any], stale: bool, reason: str, built_at: datetime | None) -> None:
     name = client.make_qualified_table_name(TABLE)
     client.execute_sql(f"CREATE TABLE IF NOT EXISTS {name} ({COLUMNS})")
     client.execute_sql(f"DELETE FROM {name}")
@@ -61,7 +62,7 @@ def _write(client: Any, stale: bool, reason: str, built_at: datetime | None) -> 
     )
 
 
-def _read(client: Any) -> MartsState | None:
+def _read(client: SqlClientBase[Any]) -> MartsState | None:
     if TABLE not in dataset_tables(client.execute_sql, client.dataset_name, client_dialect(client)):
         return None
     name = client.make_qualified_table_name(TABLE)

@@ -48,7 +48,7 @@ class DashboardArgs:
 
 def run(options: DashboardArgs) -> int:
     """`woodpecker-etl dashboard [--export PATH.html]`."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..dashboard.charts_bundle import INSTALL_HINT, vega_bundle
     from ..dashboard.export import export, export_line
     from ..dashboard.marts import MartSource

@@ -51,7 +51,7 @@ class DemoArgs:
 
 def run(options: DemoArgs) -> int:
     """`woodpecker-etl demo`: start the bundled simulator and load it into a local DuckDB file."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..demo_run import check_demo_target, run_demo
 
     check_demo_target(options.duckdb_path)  # the demo replaces only a file it made: its own rule says why not

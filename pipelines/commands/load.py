@@ -119,7 +119,7 @@ class LoadArgs:
 
 def run(options: LoadArgs) -> int:
     """`woodpecker-etl load` (then `--dashboard PATH.html`: the dashboard exported from the new marts)."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..dashboard.export import export, export_line
     from ..dashboard.marts import MartSource
     from ..lock import configured_lock_timeout

@@ -81,7 +81,7 @@ def options(args: argparse.Namespace) -> PushOptions:
 
 def run(options: PushOptions) -> int:
     """`woodpecker-etl push`: send prospects to Woodpecker, batch by batch, resumably."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..push.run import run_push
 
     check_written_files(options.destination, options.duckdb_path, options.pipelines_dir)

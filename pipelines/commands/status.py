@@ -40,7 +40,7 @@ class StatusArgs:
 
 def run(options: StatusArgs) -> int:
     """`woodpecker-etl status`; with `--accounts`, the status of each selected account, one block each."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..destination_state import NothingLoaded
     from ..error_messages import translate_error
     from ..lock import configured_lock_timeout

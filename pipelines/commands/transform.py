@@ -57,7 +57,7 @@ class TransformArgs:
 
 def run(options: TransformArgs) -> int:
     """`woodpecker-etl transform`: rebuild the engagement tables from what is loaded."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..destination_state import loaded_target
     from ..load_run import build_engagement_models, test_engagement_models
     from ..lock import configured_lock_timeout, pipeline_lock, wait_for_duckdb_file

@@ -188,7 +188,7 @@ def subscribe(options: SubscriptionArgs) -> int:
     A 409 answer means either that the pair exists or that the event already has the most
     subscriptions an account may hold (three); the subscription list tells which.
     """
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from sources.woodpecker import settings
     from sources.woodpecker.errors import ApiError
 
@@ -231,7 +231,7 @@ def subscribe(options: SubscriptionArgs) -> int:
 
 def unsubscribe(options: SubscriptionArgs) -> int:
     """Unsubscribe the URL from each event (Woodpecker answers 200 even when there was nothing)."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from sources.woodpecker import settings
 
     from ..webhook_subscriptions import RESOURCE, api_client, event_names, redact_url
@@ -246,7 +246,7 @@ def unsubscribe(options: SubscriptionArgs) -> int:
 
 def list_subscriptions(options: ListArgs) -> int:
     """Print the subscriptions, one `event  url` line each (secrets hidden unless --show-urls)."""
-    # Workers import dlt: they load when the command runs, never for `--help` (pipelines/commands/).
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from ..webhook_subscriptions import api_client, redact_url, subscriptions
 
     client = api_client(options.api.api_key, options.api.base_url, options.backoff_factor)
@@ -261,7 +261,7 @@ def list_subscriptions(options: ListArgs) -> int:
 
 def serve(options: ServeArgs) -> int:
     """Run the receiver until SIGTERM / Ctrl-C."""
-    # Workers load when the command runs, never for `--help` (pipelines/commands/); these need no dlt.
+    # Workers load when the command runs, never for `--help`: they pull in dlt, DuckDB, sqlglot, uvicorn.
     from sources.webhook_spool import SpoolLockedError
 
     from ..webhook_receiver import ListenError, check_token
