@@ -329,6 +329,7 @@ def test_every_model_and_column_is_documented_once(built: Built) -> None:
 def models_copy(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "models"
     shutil.copytree(layout.MODELS_DIR, folder)
+    shutil.copytree(layout.MODELS_DIR.parent / "macros", tmp_path / "macros")  # the models call them
     yield folder
 
 
