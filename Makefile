@@ -15,10 +15,14 @@ $(BIN)/woodpecker-etl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dashboard]'
 	@touch $@
 
-# Everything `make test` needs besides: pytest, linters, the notebook and Dagster extras.
-$(VENV)/.dev-extras: $(BIN)/woodpecker-etl
-	$(BIN)/pip install --quiet -e '.[dev]'
-	@touch $@
+# Everything `make test` needs besides (pytest, linters, the notebook and Dagster extras), in the same pip
+# run as the runtime: one resolution and one build of the package. --no-compile: Python compiles what the
+# tests import when they import it, instead of pip compiling every module of every package up front.
+$(VENV)/.dev-extras: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --no-compile -e '.[dashboard,dev]'
+	@touch $(BIN)/woodpecker-etl $@
 
 install: $(BIN)/woodpecker-etl
 
@@ -29,7 +33,7 @@ $(DBT_VENV)/bin/dbt: pyproject.toml
 	$(PYTHON) -m venv $(DBT_VENV)
 	$(DBT_VENV)/bin/pip install --quiet --upgrade pip
 	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dbt']))" > $(DBT_VENV)/requirements.txt
-	$(DBT_VENV)/bin/pip install --quiet -r $(DBT_VENV)/requirements.txt
+	$(DBT_VENV)/bin/pip install --quiet --no-compile -r $(DBT_VENV)/requirements.txt
 	@touch $@
 
 dbt-venv: $(DBT_VENV)/bin/dbt
@@ -60,7 +64,10 @@ TEST_WORKERS ?= 3
 unit: venv dbt-venv browser
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
-test: lint unit
+# The three environments do not depend on each other: they are made side by side, then lint and unit run.
+test:
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target venv dbt-venv browser
+	@$(MAKE) --no-print-directory lint unit
 
 clean:
 	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker_demo.html woodpecker.duckdb
