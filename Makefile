@@ -16,12 +16,11 @@ $(BIN)/woodpecker-etl: pyproject.toml
 	@touch $@
 
 # Everything `make test` needs besides (pytest, linters, the notebook and Dagster extras), in the same pip
-# run as the runtime: one resolution and one build of the package. --no-compile: Python compiles what the
-# tests import when they import it, instead of pip compiling every module of every package up front.
+# run as the runtime: one resolution and one build of the package instead of two.
 $(VENV)/.dev-extras: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[dashboard,dev]'
+	$(BIN)/pip install --quiet -e '.[dashboard,dev]'
 	@touch $(BIN)/woodpecker-etl $@
 
 install: $(BIN)/woodpecker-etl
@@ -33,7 +32,7 @@ $(DBT_VENV)/bin/dbt: pyproject.toml
 	$(PYTHON) -m venv $(DBT_VENV)
 	$(DBT_VENV)/bin/pip install --quiet --upgrade pip
 	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dbt']))" > $(DBT_VENV)/requirements.txt
-	$(DBT_VENV)/bin/pip install --quiet --no-compile -r $(DBT_VENV)/requirements.txt
+	$(DBT_VENV)/bin/pip install --quiet -r $(DBT_VENV)/requirements.txt
 	@touch $@
 
 dbt-venv: $(DBT_VENV)/bin/dbt
