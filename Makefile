@@ -15,10 +15,13 @@ $(BIN)/woodpecker-etl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dashboard]'
 	@touch $@
 
-# Everything `make test` needs besides: pytest, linters, the notebook and Dagster extras.
-$(VENV)/.dev-extras: $(BIN)/woodpecker-etl
-	$(BIN)/pip install --quiet -e '.[dev]'
-	@touch $@
+# Everything `make test` needs besides (pytest, linters, the notebook and Dagster extras), in the same pip
+# run as the runtime: one resolution and one build of the package instead of two.
+$(VENV)/.dev-extras: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dashboard,dev]'
+	@touch $(BIN)/woodpecker-etl $@
 
 install: $(BIN)/woodpecker-etl
 
@@ -60,7 +63,10 @@ TEST_WORKERS ?= 3
 unit: venv dbt-venv browser
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
-test: lint unit
+# The three environments do not depend on each other: they are made side by side, then lint and unit run.
+test:
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target venv dbt-venv browser
+	@$(MAKE) --no-print-directory lint unit
 
 clean:
 	rm -rf $(VENV) $(DBT_VENV) .pytest_cache .mypy_cache .ruff_cache woodpecker_demo.duckdb woodpecker_demo.html woodpecker.duckdb

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from .run import RESULTS, Scenario, SimProcess, measured
+from .harness import RESULTS, Scenario, SimProcess, measured
 
 ACCOUNTS = 8
 LATENCY_MS = 100.0

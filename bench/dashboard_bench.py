@@ -35,6 +35,9 @@ import duckdb
 from pipelines.dashboard.charts_bundle import vega_bundle
 from pipelines.dashboard.export import export
 from pipelines.dashboard.marts import MartSource
+from transforms.build import build_models
+
+from .transforms_bench import DATASET, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next(
@@ -51,9 +54,6 @@ def prepare(args: argparse.Namespace, folder: Path) -> Path:
     """The database to measure: the one given, or a generated and built one."""
     if args.database:
         return Path(args.database)
-    from bench.transforms_bench import DATASET, generate
-    from transforms.build import build_models
-
     path = folder / "bench.duckdb"
     with duckdb.connect(str(path)) as con:
         generate(con, args.prospects, args.memberships, args.campaigns)

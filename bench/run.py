@@ -26,23 +26,8 @@ from typing import Any
 
 import duckdb
 
-RESULTS = Path(__file__).parent / "results"
-
-
-@dataclass
-class Scenario:
-    """One benchmark scenario."""
-
-    name: str
-    prospects: int
-    campaigns: int = 10
-    avg_memberships: float = 3.0
-    latency_ms: float = 0.0
-    resources: str | None = "prospects"
-    incremental_fraction: float | None = None
-    peer: bool = True
-    notes: str = ""
-
+from . import accounts_bench
+from .harness import RESULTS, Scenario, SimProcess, measured
 
 SCENARIOS = {
     "full_1m": Scenario("full_1m", prospects=1_000_000, notes="full load of prospects, zero latency"),
@@ -78,60 +63,6 @@ class Run:
     checksum_ok: bool
     returncode: int
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class SimProcess:
-    """The simulator running in a child process, steered by JSON lines."""
-
-    def __init__(self, scenario: Scenario, seed: int | None = None, api_key: str | None = None) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.sim_server",
-            f"--prospects={scenario.prospects}",
-            f"--campaigns={scenario.campaigns}",
-            f"--avg-memberships={scenario.avg_memberships}",
-            f"--latency-ms={scenario.latency_ms}",
-            *([f"--seed={seed}"] if seed is not None else []),
-            *([f"--api-key={api_key}"] if api_key is not None else []),
-        ]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the simulator process ended unexpectedly")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def ask(self, cmd: str, **kwargs: Any) -> dict[str, Any]:
-        """Send one command and return the answer."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"cmd": cmd, **kwargs}) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        """Stop the simulator."""
-        try:
-            self.ask("quit")
-        finally:
-            self.proc.wait(timeout=60)
-
-
-def measured(cmd: list[str]) -> tuple[float, float, float, int]:
-    """Run a command; return wall seconds, CPU seconds, peak RSS in MB and the exit code."""
-    env = dict(os.environ, RUNTIME__DLTHUB_TELEMETRY="false")
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0 and proc.stderr is not None:
-        sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
 
 
 def db_checksum(path: Path, live_filter: bool) -> dict[str, int]:
@@ -277,9 +208,7 @@ def main() -> None:
             report["transforms"] = run_transforms(args.scale, args.repeat)
             continue
         if name == ACCOUNTS_PARALLEL:
-            from .accounts_bench import run as run_accounts_parallel
-
-            report[ACCOUNTS_PARALLEL] = run_accounts_parallel(args.scale, args.repeat)
+            report[ACCOUNTS_PARALLEL] = accounts_bench.run(args.scale, args.repeat)
             continue
         scenario = SCENARIOS[name]
         if args.scale != 1.0:

@@ -12,6 +12,7 @@ from typing import Any
 from . import model as m
 from .clock import VirtualClock
 from .config import SimulatorConfig
+from .fake_prospects import make_prospect
 from .model import Campaign, Event, Membership, Prospect
 from .rand import FastRandom
 from .webhooks import WebhookOutbox
@@ -46,9 +47,9 @@ class Account:
         self.campaign_events: defaultdict[int, list[Event]] = defaultdict(list)
         self.deleted_prospects: set[int] = set()
         self.deleted_campaigns: dict[int, Campaign] = {}
+        # Subscribed `{"target_url", "event"}` pairs; the outbox shares the list, so change it in place.
         self.webhooks: list[dict[str, str]] = []
-        self.outbox = WebhookOutbox(config)
-        self.outbox.account = self
+        self.outbox = WebhookOutbox(config, self.webhooks, self.lock)
         self.version = 0
         self.next_prospect_id = 1_091_100_000
         self._queue: list[tuple[int, int, str, int, int, Any]] = []
@@ -234,7 +235,8 @@ class Account:
         if (kind not in m.AUTOMATIC_EVENTS or self.config.auto_bumps_updated) and ts > p.updated:
             p.updated = ts
         if self.webhooks:  # an empty list when nobody subscribed: generation pays one truth test
-            self.outbox.publish(self, ev, p, ms)
+            camp = self.campaigns.get(ev.campaign_id) if ev.campaign_id is not None else None
+            self.outbox.publish(ev, p, ms, camp)
 
     # ----------------------------------------------------------------- mutations
     def advance(self, seconds: float) -> None:
@@ -276,12 +278,11 @@ class Account:
 
     def add_prospects(self, n: int, ids: list[int] | None = None, **fields: Any) -> list[int]:
         """Add `n` new prospects now (with reserved `ids` if given); returns their ids."""
-        from .generator import make_prospect
-
         with self.lock:
             ids_out = []
             for i in range(n):
-                p = make_prospect(self, self.rng, self.clock.ts(), ids[i] if ids else None)
+                pid = ids[i] if ids else self.reserve_id()
+                p = make_prospect(self.rng, self.clock.ts(), pid, self.config.prospects)
                 for key, value in fields.items():
                     p.fields[key] = str(value)
                 self.prospects[p.id] = p

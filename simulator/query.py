@@ -42,35 +42,17 @@ INTEREST_FILTER = {
 ACTIVITIES = frozenset({"OPENED", "NOT-OPENED", "CLICKED", "NOT-CLICKED"})
 TRUE_WORDS = frozenset({"on", "yes", "true", "1"})
 FALSE_WORDS = frozenset({"off", "no", "false", "0"})
-SEARCH_FIELDS = frozenset(
-    {*TEXT_FIELDS, *SNIPPETS, "organization_id", "snipet1", "snipet2", "snipet3", "snipet4"}
-)
+LEGACY_SNIPPETS = ("snipet1", "snipet2", "snipet3", "snipet4")
+SEARCH_FIELDS = frozenset({*TEXT_FIELDS, *SNIPPETS, "organization_id", *LEGACY_SNIPPETS})
+# The documented sort fields: every searchable field but `linkedin_url`, plus the record's own.
 SORT_FIELDS = frozenset(
     {
+        *(SEARCH_FIELDS - {"linkedin_url"}),
         "id",
         "status",
         "updated",
         "last_contacted",
         "last_replied",
-        "first_name",
-        "last_name",
-        "company",
-        "organization_id",
-        "industry",
-        "website",
-        "tags",
-        "title",
-        "phone",
-        "address",
-        "city",
-        "state",
-        "country",
-        "email",
-        "snipet1",
-        "snipet2",
-        "snipet3",
-        "snipet4",
-        *SNIPPETS,
         "last_opened",
         "last_clicked",
         "sent_mails",

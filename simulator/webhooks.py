@@ -22,16 +22,13 @@ import urllib.error
 import urllib.request
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from . import model as m
 from .config import SimulatorConfig
 from .render import fmt_ts
-
-if TYPE_CHECKING:
-    from .account import Account
 
 MAX_BATCH = 100
 UNSUBSCRIBE_STATUSES = (310, 410)
@@ -91,10 +88,17 @@ class WebhookOutbox:
 
     Args:
         config: The simulator's settings (time zone, firm id, back-off, timeouts).
+        subscriptions: The account's subscribed `{"target_url", "event"}` pairs, shared with the account:
+            a pair that answers 310/410 or keeps failing is removed from it.
+        lock: The account's lock, held while a pair is removed from `subscriptions`.
     """
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(
+        self, config: SimulatorConfig, subscriptions: list[dict[str, str]], lock: threading.RLock
+    ) -> None:
         self.config = config
+        self.subscriptions = subscriptions
+        self.lock = lock
         self.deliveries: list[Delivery] = []
         self.posts: list[tuple[str, str, int, int]] = []  # (url, event, batch size, HTTP status or 0)
         self._cond = threading.Condition()
@@ -104,15 +108,17 @@ class WebhookOutbox:
         self._opened: set[tuple[int, int | None, int | None]] = set()
         self._stop = threading.Event()
         self._busy = False
-        self.account: Account | None = None
 
     # ------------------------------------------------------------------ producing
-    def publish(self, account: Account, ev: m.Event, p: m.Prospect, ms: m.Membership | None) -> None:
-        """Queue `ev` for every pair subscribed to its webhook event (called under the account lock)."""
+    def publish(self, ev: m.Event, p: m.Prospect, ms: m.Membership | None, camp: m.Campaign | None) -> None:
+        """Queue `ev` (of prospect `p`, membership `ms` in `camp`) for every pair subscribed to its event.
+
+        Called under the account lock.
+        """
         method = method_of(ev)
         if method is None:
             return
-        targets = [h["target_url"] for h in account.webhooks if h["event"] == method]
+        targets = [h["target_url"] for h in self.subscriptions if h["event"] == method]
         if not targets:
             return
         step = ev.step if ev.step is not None else (ms.sent if ms is not None else None)
@@ -123,7 +129,7 @@ class WebhookOutbox:
             if key in self._opened or (ev.step is not None and ev.version is None):
                 return
             self._opened.add(key)
-        payload = self._payload(account, method, ev, p, ms, step)
+        payload = self._payload(method, ev, p, ms, camp, step)
         with self._cond:
             for url in targets:
                 delivery = Delivery(url, method, payload)
@@ -133,15 +139,14 @@ class WebhookOutbox:
 
     def _payload(
         self,
-        account: Account,
         method: str,
         ev: m.Event,
         p: m.Prospect,
         ms: m.Membership | None,
+        camp: m.Campaign | None,
         step: int | None,
     ) -> dict[str, Any]:
         tz = self.config.timezone
-        camp = account.campaigns.get(ev.campaign_id) if ev.campaign_id is not None else None
         f = p.fields
         prospect: dict[str, Any] = {"id": p.id}
         for name in m.TEXT_FIELDS:
@@ -306,8 +311,6 @@ class WebhookOutbox:
 
     def _unsubscribe(self, key: tuple[str, str]) -> None:
         """The receiver asked to stop (310/410) or kept failing: remove the pair, drop its queue."""
-        account = self.account
-        if account is not None:
-            with account.lock:
-                account.webhooks[:] = [h for h in account.webhooks if (h["target_url"], h["event"]) != key]
+        with self.lock:
+            self.subscriptions[:] = [h for h in self.subscriptions if (h["target_url"], h["event"]) != key]
         self.drop(*key)

@@ -26,6 +26,17 @@ atexit.register(shutil.rmtree, os.environ["DLT_DATA_DIR"], ignore_errors=True)
 SMALL = {"seed": 7, "prospects": 600, "campaigns": 6}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding a test marked `slow` run first, each module's tests still together and in order.
+
+    pytest-xdist hands tests out in this order: a long test collected last would keep one worker busy
+    alone at the end while the others are idle. Keeping a module together keeps its module-scoped
+    fixtures to one set-up per worker.
+    """
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)
+
+
 @pytest.fixture
 def make_simulator() -> Iterator[Callable[..., Simulator]]:
     """Factory: `make_simulator(**config)` starts a simulator that is stopped at teardown."""

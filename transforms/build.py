@@ -21,7 +21,7 @@ from typing import Any
 
 from . import layout
 from .catalog import Model, load_models, render
-from .connection import Executor, open_executor
+from .connection import Executor, Target, open_executor
 from .dialects import to_dialect
 from .information_schema import catalog_view
 from .inputs import SourceInputs, source_inputs
@@ -263,7 +263,7 @@ class _Build:
 
 
 def build_models(
-    pipeline_or_sql_client: Any,
+    pipeline_or_sql_client: Target,
     dataset_name: str | None = None,
     dialect: str | None = None,
     models: Sequence[Model] | None = None,

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+if TYPE_CHECKING:  # for the annotations only: importing dlt costs seconds that a DuckDB user need not pay
+    import duckdb
+    from dlt import Pipeline
+    from dlt.destinations.sql_client import SqlClientBase
 
 Rows = list[tuple[Any, ...]]
 
@@ -26,6 +31,28 @@ class Executor(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """Run the enclosed statements in one transaction: commit on success, roll back on error."""
         ...
+
+
+class DbApiConnection(Protocol):
+    """A DB-API 2 connection with an `autocommit` switch (psycopg2's)."""
+
+    autocommit: bool
+
+    def cursor(self) -> Any:
+        """A new cursor."""
+        ...
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        ...
+
+    def rollback(self) -> None:
+        """Roll the open transaction back."""
+        ...
+
+
+# What the runner and the model tests accept (`open_executor` wraps each into an `Executor`).
+Target: TypeAlias = "Pipeline | SqlClientBase[Any] | duckdb.DuckDBPyConnection | DbApiConnection | Executor"
 
 
 def _rows(result: Sequence[Sequence[Any]] | None) -> Rows:
@@ -109,7 +136,7 @@ class DbApiExecutor:
 
 
 @contextmanager
-def open_executor(target: Any, dataset_name: str | None = None) -> Iterator[Executor]:
+def open_executor(target: Target, dataset_name: str | None = None) -> Iterator[Executor]:
     """Wrap whatever the caller passed into an `Executor`, opening and closing it if needed.
 
     Args:
@@ -123,25 +150,26 @@ def open_executor(target: Any, dataset_name: str | None = None) -> Iterator[Exec
     Raises:
         TypeError: For anything else.
     """
-    if all(hasattr(target, a) for a in ("execute", "transaction", "dialect", "dataset_name")):
-        yield target  # already an Executor
+    given: Any = target  # told apart by what it has: the Protocols cannot be checked at runtime
+    if all(hasattr(given, a) for a in ("execute", "transaction", "dialect", "dataset_name")):
+        yield given  # already an Executor
         return
-    if hasattr(target, "sql_client") and hasattr(target, "pipeline_name"):
-        with target.sql_client() as client:
+    if hasattr(given, "sql_client") and hasattr(given, "pipeline_name"):
+        with given.sql_client() as client:
             yield DltClientExecutor(client)
         return
-    if hasattr(target, "execute_sql") and hasattr(target, "begin_transaction"):
-        if getattr(target, "native_connection", None) is None:
-            with target:
-                yield DltClientExecutor(target)
+    if hasattr(given, "execute_sql") and hasattr(given, "begin_transaction"):
+        if getattr(given, "native_connection", None) is None:
+            with given:
+                yield DltClientExecutor(given)
         else:
-            yield DltClientExecutor(target)
+            yield DltClientExecutor(given)
         return
-    module = type(target).__module__
+    module = type(given).__module__
     if module.startswith("duckdb") or module.startswith("_duckdb"):
-        yield DuckDBExecutor(target, dataset_name)
+        yield DuckDBExecutor(given, dataset_name)
         return
-    if hasattr(target, "cursor") and hasattr(target, "autocommit"):
-        yield DbApiExecutor(target, "postgres", dataset_name)
+    if hasattr(given, "cursor") and hasattr(given, "autocommit"):
+        yield DbApiExecutor(given, "postgres", dataset_name)
         return
-    raise TypeError(f"cannot run models on {type(target).__name__}")
+    raise TypeError(f"cannot run models on {type(given).__name__}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import layout
-from .connection import Executor, open_executor
+from .connection import Executor, Target, open_executor
 from .dialects import to_dialect
 from .model_docs import DataTest, ModelDoc, SchemaError, load_schema
 from .quoting import quote, value_literal
@@ -165,7 +165,7 @@ def _run_one(
 
 
 def run_model_tests(
-    pipeline_or_sql_client: Any,
+    pipeline_or_sql_client: Target,
     dataset_name: str | None = None,
     dialect: str | None = None,
     docs: Mapping[str, ModelDoc] | None = None,

@@ -24,6 +24,16 @@ def _pages() -> dict[str, Any]:
     return {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": None}
 
 
+def _prospects_list(per_page: int, **params: Any) -> dict[str, Any]:
+    """The paged `v1/prospects` endpoint with `params` besides `per_page`."""
+    return {
+        "path": "v1/prospects",
+        "paginator": _pages(),
+        "response_actions": [NO_ROWS],
+        "params": {"per_page": per_page, **params},
+    }
+
+
 def peer_config(base_url: str, api_key: str, per_page: int = 1000) -> dict[str, Any]:
     """The `rest_api_source` configuration for campaigns, prospects and memberships."""
     return {
@@ -50,34 +60,21 @@ def peer_config(base_url: str, api_key: str, per_page: int = 1000) -> dict[str, 
             {
                 "name": "prospects",
                 "primary_key": "id",
-                "endpoint": {
-                    "path": "v1/prospects",
-                    "paginator": _pages(),
-                    "response_actions": [NO_ROWS],
-                    "params": {
-                        "per_page": per_page,
-                        "sort": "+updated",
-                        "diff": {
-                            "type": "incremental",
-                            "cursor_path": "updated",
-                            "initial_value": "2000-01-01T00:00:00+0000",
-                            "convert": lambda value: f"updated>{value}",
-                        },
+                "endpoint": _prospects_list(
+                    per_page,
+                    sort="+updated",
+                    diff={
+                        "type": "incremental",
+                        "cursor_path": "updated",
+                        "initial_value": "2000-01-01T00:00:00+0000",
+                        "convert": lambda value: f"updated>{value}",
                     },
-                },
+                ),
             },
             {
                 "name": "campaign_prospects",
                 "primary_key": ["campaign_id", "id"],
-                "endpoint": {
-                    "path": "v1/prospects",
-                    "paginator": _pages(),
-                    "response_actions": [NO_ROWS],
-                    "params": {
-                        "per_page": per_page,
-                        "campaigns_id": "{resources.campaigns.id}",
-                    },
-                },
+                "endpoint": _prospects_list(per_page, campaigns_id="{resources.campaigns.id}"),
             },
         ],
     }

@@ -45,6 +45,7 @@ def _mart_count(fleet: Fleet, dataset: str, mart: str) -> int:
         return int(con.sql(f"SELECT COUNT(*) FROM {dataset}.{mart}").fetchall()[0][0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", ["dataset", "column"])
 def test_accounts_load_in_parallel_each_equal_to_its_own_truth(fleet: Fleet, layout: str) -> None:
     summary = fleet.workdir / "summary.json"

@@ -8,12 +8,8 @@ open read-only in a child process, as a notebook or BI tool would, and run `wood
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.exit_codes import ExitCode
+
+from ..duckdb_holder import holding_duckdb
 
 
 def _load(sim: Any, tmp_path: Path, *extra: str) -> list[str]:
@@ -39,29 +37,9 @@ def _load(sim: Any, tmp_path: Path, *extra: str) -> list[str]:
     ]
 
 
-@contextmanager
-def reader(db: Path, release_after_s: float | None = None) -> Iterator[int]:
+def reader(db: Path, release_after_s: float | None = None) -> AbstractContextManager[int]:
     """A child process holding `db` open read-only (until the block ends, or for `release_after_s`)."""
-    hold = f"time.sleep({release_after_s})" if release_after_s is not None else "sys.stdin.read()"
-    script = f"""
-        import duckdb, sys, time
-        con = duckdb.connect({str(db)!r}, read_only=True)
-        con.sql("SELECT COUNT(*) FROM woodpecker.prospects").fetchall()
-        print("ready", flush=True)
-        {hold}
-        con.close()
-    """
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        yield child.pid
-    finally:
-        child.communicate("", timeout=60)
+    return holding_duckdb(db, read_only=True, release_after_s=release_after_s)
 
 
 def _prospects(db: Path) -> int:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 from pipelines.exit_codes import ExitCode
 
+from ..duckdb_holder import holding_duckdb
 from .common import (
     NAME,
     Size,
@@ -71,26 +70,10 @@ def test_duckdb_file_held_by_a_writer_is_a_clear_destination_error(size: Size, t
     sim = start_simulator(32, size)
     try:
         assert run_cli(load_args(sim, tmp_path)).code == ExitCode.OK
-        script = f"""
-            import duckdb, sys
-            con = duckdb.connect({str(tmp_path / f"{NAME}.duckdb")!r})
-            con.execute("CREATE TABLE IF NOT EXISTS held(x INT)")
-            print("ready", flush=True)
-            sys.stdin.read()
-        """
-        writer = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(script)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        with holding_duckdb(tmp_path / f"{NAME}.duckdb", read_only=False):
             load = run_child(load_args(sim, tmp_path, "--lock-timeout", "0"))
             transform = run_cli(["transform", *dest_args(tmp_path), "--lock-timeout", "0"])
             status = run_cli(["status", *dest_args(tmp_path)])
-        finally:
-            writer.communicate("", timeout=30)
     finally:
         sim.stop()
     for run in (load, transform, status):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from pipelines.exit_codes import ExitCode
 
 from .common import (
@@ -21,6 +23,7 @@ from .common import (
 from .faults import fault_trial
 
 
+@pytest.mark.slow
 def test_seeded_fault_mixes(size: Size, tmp_path: Path) -> None:
     tally = Tally()
     for seed in range(size.fault_trials):
@@ -31,6 +34,7 @@ def test_seeded_fault_mixes(size: Size, tmp_path: Path) -> None:
     assert tally.runs_completed == size.fault_trials  # directly, or by the run after a clean failure
 
 
+@pytest.mark.slow
 def test_giving_up_leaves_database_and_cursors_and_the_next_run_completes(size: Size, tmp_path: Path) -> None:
     sim = start_simulator(11, size)
     try:

@@ -207,6 +207,7 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
+@pytest.mark.slow
 def test_hostile_keys_are_refused_unseen_and_stripped_keys_work(sim: Simulator, tmp_path: Path) -> None:
     csv = tmp_path / "leads.csv"
     csv.write_text("email,first_name\nana.lopez@northwind.example,Ana\nben.ong@contoso.example,Ben\n")

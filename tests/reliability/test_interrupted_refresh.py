@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.exit_codes import ExitCode
 
@@ -31,6 +32,7 @@ def _counts(db: Path) -> tuple[int, int]:
     return int(raw[0]), int(mart[0])
 
 
+@pytest.mark.slow
 def test_killed_full_refresh_marks_the_marts_stale_until_they_are_rebuilt(size: Size, tmp_path: Path) -> None:
     sim = start_simulator(19, replace(size, prospects=300))
     db = tmp_path / f"{NAME}.duckdb"

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import dlt
 import duckdb
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,7 @@ HUGE_INTEGERS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(HUGE_INTEGERS)
 @given(st.lists(st.one_of(records(), st.just("not an object")), min_size=1, max_size=45))

@@ -25,16 +25,26 @@ def _contacted(row: Mapping[str, Any]) -> datetime | None:
     return parse_timestamp(row.get("last_contacted"))
 
 
-def _scan(fake: FakeProspects, per_page: int, since: datetime | None = None) -> AscendingScan:
-    return AscendingScan(
-        fake.fetch,
-        {},
-        sort_field="updated",
-        value=_updated,
-        key=lambda r: r["id"],
-        since=since,
-        per_page=per_page,
-    )
+def _ordered_by(field: str) -> dict[str, Any]:
+    """A scan's sort field, the value it reads from a row, and the row's key (its id)."""
+    value = {"updated": _updated, "last_contacted": _contacted}[field]
+    return {"sort_field": field, "value": value, "key": lambda r: r["id"]}
+
+
+def _scan(
+    fake: FakeProspects, per_page: int, since: datetime | None = None, sizes: PageSizes | None = None
+) -> AscendingScan:
+    """Rows by `updated`, oldest first, from `since`."""
+    options = {"since": since, "per_page": per_page, "sizes": sizes}
+    return AscendingScan(fake.fetch, {}, **_ordered_by("updated"), **options)
+
+
+def _recent_scan(
+    fake: FakeProspects, threshold: datetime, per_page: int, probe_size: int, sizes: PageSizes | None = None
+) -> RecentScan:
+    """Rows contacted since `threshold`, newest first (a probe of `probe_size`, then pages)."""
+    options = {"threshold": threshold, "per_page": per_page, "probe_size": probe_size, "sizes": sizes}
+    return RecentScan(fake.fetch, {}, **_ordered_by("last_contacted"), **options)
 
 
 def _read(scan: AscendingScan) -> dict[int, datetime]:
@@ -222,16 +232,7 @@ def test_recent_scan_stops_below_threshold_with_one_small_request() -> None:
     for i in (10, 20, 30):
         fake.touch(i)
     threshold = fake.now - timedelta(seconds=120)
-    scan = RecentScan(
-        fake.fetch,
-        {},
-        sort_field="last_contacted",
-        value=_contacted,
-        key=lambda r: r["id"],
-        threshold=threshold,
-        per_page=1000,
-        probe_size=100,
-    )
+    scan = _recent_scan(fake, threshold, per_page=1000, probe_size=100)
     ids = [row["id"] for page in scan for row in page.rows]
     assert sorted(ids) == [10, 20, 30]
     assert len(fake.requests) == 1
@@ -243,16 +244,7 @@ def test_recent_scan_continues_with_full_pages_when_everything_is_recent() -> No
     fake = FakeProspects.with_rows(250, step_seconds=0)
     for i in range(1, 181):
         fake.touch(i)
-    scan = RecentScan(
-        fake.fetch,
-        {},
-        sort_field="last_contacted",
-        value=_contacted,
-        key=lambda r: r["id"],
-        threshold=fake.now - timedelta(seconds=120),
-        per_page=50,
-        probe_size=20,
-    )
+    scan = _recent_scan(fake, fake.now - timedelta(seconds=120), per_page=50, probe_size=20)
     ids = {row["id"] for page in scan for row in page.rows}
     assert ids == set(range(1, 181))
     # probe (20) then full pages of 50 from the top: 180 recent rows end inside page 4
@@ -300,31 +292,10 @@ def test_the_learned_page_size_is_shared_and_recent_scans_follow_it() -> None:
     for i in range(1, 31):
         fake.touch(i)
     sizes = PageSizes()
-    _read(
-        AscendingScan(
-            fake.fetch,
-            {},
-            sort_field="updated",
-            value=_updated,
-            key=lambda r: r["id"],
-            since=None,
-            per_page=20,
-            sizes=sizes,
-        )
-    )
+    _read(_scan(fake, 20, sizes=sizes))
     assert sizes.cap == 7
     fake.requests.clear()
-    scan = RecentScan(
-        fake.fetch,
-        {},
-        sort_field="last_contacted",
-        value=_contacted,
-        key=lambda r: r["id"],
-        threshold=fake.now - timedelta(seconds=120),
-        per_page=20,
-        probe_size=5,
-        sizes=sizes,
-    )
+    scan = _recent_scan(fake, fake.now - timedelta(seconds=120), per_page=20, probe_size=5, sizes=sizes)
     ids = {row["id"] for page in scan for row in page.rows}
     assert ids == set(range(1, 31))
     assert [r["per_page"] for r in fake.requests] == [5] + [7] * 5  # probe, then 30 recent rows of 7

@@ -223,6 +223,7 @@ def test_transform_runs_the_same_tests_as_dbt(built: Built) -> None:
     assert report.tests_run == int(found.group(2)) - dbt_only > 90
 
 
+@pytest.mark.slow
 def test_dbt_build_on_postgres_gives_the_transform_marts(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -267,6 +268,7 @@ def test_dbt_build_on_postgres_gives_the_transform_marts(
         admin.close()
 
 
+@pytest.mark.slow
 def test_a_broken_invariant_fails_dbt_and_transform_test(
     account: Account, built: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -329,6 +331,7 @@ def test_every_model_and_column_is_documented_once(built: Built) -> None:
 def models_copy(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "models"
     shutil.copytree(layout.MODELS_DIR, folder)
+    shutil.copytree(layout.MODELS_DIR.parent / "macros", tmp_path / "macros")  # the models call them
     yield folder
 
 

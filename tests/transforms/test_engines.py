@@ -113,6 +113,7 @@ def test_marts_on_clickhouse_equal_duckdb(
         session.close()
 
 
+@pytest.mark.slow
 def test_marts_on_snowflake_emulator_equal_duckdb(account: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
     import fakesnow
     import snowflake.connector

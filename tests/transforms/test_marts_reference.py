@@ -58,6 +58,17 @@ def _versions(rng: random.Random, final: Row, key_time: dt.datetime) -> list[Row
     return rows
 
 
+def _deleted_or_live(
+    rng: random.Random, deleted_share: float, final: Row, fetched: dt.datetime, live: dict[Any, Row], key: Any
+) -> list[Row]:
+    """Delete `final` at `fetched` with probability `deleted_share`, else keep it in `live`; its versions."""
+    if rng.random() < deleted_share:
+        final["deleted_at"] = fetched
+    else:
+        live[key] = final
+    return _versions(rng, final, fetched)
+
+
 def generate(seed: int) -> tuple[dict[str, list[Row]], dict[str, Any]]:
     """Raw tables and the facts needed to compute expectations (the latest, non-deleted rows)."""
     rng = random.Random(seed)
@@ -65,11 +76,7 @@ def generate(seed: int) -> tuple[dict[str, list[Row]], dict[str, Any]]:
     campaigns, live_campaigns = [], {}
     for cid in range(1, 7):
         final = {"id": cid, "name": f"C{cid}", "status": "RUNNING", "deleted_at": None}
-        if rng.random() < 0.2:
-            final["deleted_at"] = fetched
-        else:
-            live_campaigns[cid] = final
-        campaigns += _versions(rng, final, fetched)
+        campaigns += _deleted_or_live(rng, 0.2, final, fetched, live_campaigns, cid)
     prospects, live_prospects = [], {}
     for pid in range(100, 170):
         final = {
@@ -81,11 +88,7 @@ def generate(seed: int) -> tuple[dict[str, list[Row]], dict[str, Any]]:
             "last_replied": _when(rng) if rng.random() < 0.4 else None,
             "deleted_at": None,
         }
-        if rng.random() < 0.15:
-            final["deleted_at"] = fetched
-        else:
-            live_prospects[pid] = final
-        prospects += _versions(rng, final, fetched)
+        prospects += _deleted_or_live(rng, 0.15, final, fetched, live_prospects, pid)
     members, live_members = [], {}
     for cid in range(1, 8):  # campaign 7 does not exist
         for pid in rng.sample(range(100, 175), 25):  # ids ≥ 170 do not exist

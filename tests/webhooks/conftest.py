@@ -37,6 +37,12 @@ def cli_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "RUNTIME__DLTHUB_TELEMETRY": "false"}
 
 
+def serve_until_refused(*args: str) -> subprocess.CompletedProcess[str]:
+    """`woodpecker-etl webhooks serve ARGS` expected to refuse to start: its exit code and output."""
+    command = [*SERVE, *args]
+    return subprocess.run(command, capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60)
+
+
 @dataclass
 class Receiver:
     """A `woodpecker-etl webhooks serve` subprocess."""

@@ -146,6 +146,16 @@ def _utc_day(timestamp: str) -> Any:
     return datetime.fromtimestamp(ts, tz=UTC).date()
 
 
+def _event_counts(rows: list[tuple[Any, ...]], columns: list[str]) -> Counter[tuple[Any, Any, str]]:
+    """`(campaign_id, key, column) → n` of rows `(campaign_id, key, *counts of columns)`; zeros left out."""
+    found: Counter[tuple[Any, Any, str]] = Counter()
+    for campaign_id, key, *counts in rows:
+        for column, n in zip(columns, counts, strict=True):
+            if n:
+                found[(campaign_id, key, column)] = n
+    return found
+
+
 def test_engagement_tables_count_the_events(webhook_sim: Simulator, receivers: Any, tmp_path: Path) -> None:
     sim = webhook_sim
     receiver: Receiver = receivers()
@@ -174,12 +184,7 @@ def test_engagement_tables_count_the_events(webhook_sim: Simulator, receivers: A
         "SELECT campaign_id, activity_date, event_sends, event_opens, event_clicks, event_replies, "
         "event_bounces FROM woodpecker.campaign_daily_activity",
     )
-    found: Counter[tuple[int, Any, str]] = Counter()
-    for campaign_id, day, *counts in daily:
-        for column, n in zip(columns.values(), counts, strict=True):
-            if n:
-                found[(campaign_id, day, column)] = n
-    assert found == expected
+    assert _event_counts(daily, list(columns.values())) == expected
 
     per_step: Counter[tuple[int, int, str]] = Counter(
         (p["prospect"]["campaign_id"], p["prospect"]["step"], columns[p["method"]])
@@ -191,12 +196,7 @@ def test_engagement_tables_count_the_events(webhook_sim: Simulator, receivers: A
         "SELECT DISTINCT campaign_id, email_number, step_event_sends, step_event_opens, step_event_clicks, "
         "step_event_replies FROM woodpecker.step_version_performance WHERE step_event_sends IS NOT NULL",
     )
-    found_steps: Counter[tuple[int, int, str]] = Counter()
-    for campaign_id, number, *counts in steps:
-        for column, n in zip(list(columns.values())[:4], counts, strict=True):
-            if n:
-                found_steps[(campaign_id, number, column)] = n
-    assert found_steps == per_step
+    assert _event_counts(steps, list(columns.values())[:4]) == per_step
     # campaigns without any event keep NULL event columns (webhooks say nothing about them)
     silent = _rows(
         tmp_path,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from sources.webhook_spool import (
     segments,
 )
 
-from .conftest import ROOT, SERVE, TOKEN, cli_env, free_port
+from .conftest import TOKEN, free_port, serve_until_refused
 
 EVENT = {"method": "prospect_replied", "prospect": {"id": 7, "campaign_id": 3, "step": 1}, "timestamp": "x"}
 
@@ -73,14 +72,7 @@ def test_missing_content_length_is_refused(receivers: Any) -> None:
 def test_sigterm_stops_gracefully_and_a_second_receiver_cannot_share_the_spool(receivers: Any) -> None:
     receiver = receivers()
     assert requests.post(receiver.url, json=[EVENT], timeout=5).status_code == 200
-    second = subprocess.run(
-        [*SERVE, "--port", str(free_port()), "--spool", str(receiver.spool), "--token", TOKEN],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        cwd=ROOT,
-        timeout=60,
-    )
+    second = serve_until_refused("--port", str(free_port()), "--spool", str(receiver.spool), "--token", TOKEN)
     assert second.returncode == ExitCode.BUSY
     assert "another receiver" in second.stderr
     code, output = receiver.terminate()
@@ -100,14 +92,7 @@ def test_sigterm_does_not_wait_forever_for_an_idle_keep_alive_connection(receive
 
 
 def test_a_short_token_is_refused(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*SERVE, "--spool", str(tmp_path), "--token", "abc"],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        cwd=ROOT,
-        timeout=60,
-    )
+    result = serve_until_refused("--spool", str(tmp_path), "--token", "abc")
     assert result.returncode == ExitCode.CONFIGURATION
     assert "at least 16 characters" in result.stderr
 

@@ -21,7 +21,7 @@ from pipelines.exit_codes import ExitCode
 from pipelines.webhook_receiver import MAX_CONNECTIONS, ReceiverApp
 from sources.webhook_spool import SpoolPosition, SpoolWriter, read_spool
 
-from .conftest import ROOT, SERVE, TOKEN, cli_env, free_port, start_receiver
+from .conftest import ROOT, SERVE, TOKEN, cli_env, free_port, serve_until_refused, start_receiver
 
 EVENT = {"method": "email_opened", "prospect": {"id": 9, "campaign_id": 2, "step": 1}, "timestamp": "t"}
 
@@ -194,9 +194,7 @@ def test_the_token_is_compared_in_constant_time(tmp_path: Path, monkeypatch: pyt
 
 
 def _serve(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SERVE, "--token", TOKEN, *args], capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60
-    )
+    return serve_until_refused("--token", TOKEN, *args)
 
 
 def test_a_port_in_use_and_an_unwritable_spool_are_one_line_errors(tmp_path: Path) -> None:

@@ -61,19 +61,8 @@ SELECT
     last_clicked_at,
     last_contacted_at,
     last_replied_at,
-    -- LEAST/GREATEST over COALESCE rotations: ignores NULLs on every dialect (BigQuery's do not)
-    LEAST(
-        COALESCE(first_opened_at, first_clicked_at, last_contacted_at, last_replied_at),
-        COALESCE(first_clicked_at, last_contacted_at, last_replied_at, first_opened_at),
-        COALESCE(last_contacted_at, last_replied_at, first_opened_at, first_clicked_at),
-        COALESCE(last_replied_at, first_opened_at, first_clicked_at, last_contacted_at)
-    ) AS first_activity_at,
-    GREATEST(
-        COALESCE(last_opened_at, last_clicked_at, last_contacted_at, last_replied_at),
-        COALESCE(last_clicked_at, last_contacted_at, last_replied_at, last_opened_at),
-        COALESCE(last_contacted_at, last_replied_at, last_opened_at, last_clicked_at),
-        COALESCE(last_replied_at, last_opened_at, last_clicked_at, last_contacted_at)
-    ) AS last_activity_at,
+    {{ woodpecker_ignoring_nulls('LEAST', 'first_opened_at', 'first_clicked_at', 'last_contacted_at', 'last_replied_at') }} AS first_activity_at,
+    {{ woodpecker_ignoring_nulls('GREATEST', 'last_opened_at', 'last_clicked_at', 'last_contacted_at', 'last_replied_at') }} AS last_activity_at,
     CASE
         WHEN last_replied_at >= last_contacted_at
             THEN CAST(EXTRACT(EPOCH FROM last_replied_at) - EXTRACT(EPOCH FROM last_contacted_at) AS FLOAT8)

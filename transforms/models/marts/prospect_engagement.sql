@@ -70,13 +70,7 @@ flags AS (
 
 SELECT
     *,
-    -- GREATEST over COALESCE rotations: ignores NULLs on every dialect (BigQuery's does not)
-    GREATEST(
-        COALESCE(last_contacted_at, last_replied_at, last_opened_at, last_clicked_at),
-        COALESCE(last_replied_at, last_opened_at, last_clicked_at, last_contacted_at),
-        COALESCE(last_opened_at, last_clicked_at, last_contacted_at, last_replied_at),
-        COALESCE(last_clicked_at, last_contacted_at, last_replied_at, last_opened_at)
-    ) AS last_activity_at,
+    {{ woodpecker_ignoring_nulls('GREATEST', 'last_contacted_at', 'last_replied_at', 'last_opened_at', 'last_clicked_at') }} AS last_activity_at,
     CASE
         WHEN is_bounced THEN 'bounced'
         WHEN is_invalid THEN 'invalid'

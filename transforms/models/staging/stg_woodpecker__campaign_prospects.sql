@@ -45,15 +45,7 @@ latest AS (
 SELECT
     m.campaign_id,
     m.prospect_id,
-    CASE m.status_key
-        WHEN '' THEN NULL
-        WHEN 'RESPONDED' THEN 'REPLIED'
-        WHEN 'BLACKLISTED' THEN 'BLACKLIST'
-        WHEN 'OPTOUT' THEN 'OPT_OUT'
-        WHEN 'OPTED_OUT' THEN 'OPT_OUT'
-        WHEN 'AUTO_REPLIED' THEN 'AUTOREPLIED'
-        ELSE m.status_key
-    END AS status,
+    {{ woodpecker_status('m.status_key') }} AS status,
     CASE
         WHEN m.interest_key IS NULL OR m.interest_key = '' THEN 'NOT_MARKED'
         ELSE m.interest_key

@@ -67,15 +67,7 @@ SELECT
     country,
     tags,
     organization_id,
-    CASE status_key
-        WHEN '' THEN NULL
-        WHEN 'RESPONDED' THEN 'REPLIED'
-        WHEN 'BLACKLISTED' THEN 'BLACKLIST'
-        WHEN 'OPTOUT' THEN 'OPT_OUT'
-        WHEN 'OPTED_OUT' THEN 'OPT_OUT'
-        WHEN 'AUTO_REPLIED' THEN 'AUTOREPLIED'
-        ELSE status_key
-    END AS status,
+    {{ woodpecker_status('status_key') }} AS status,
     last_contacted_at,
     last_replied_at,
     updated_at
