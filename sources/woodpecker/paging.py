@@ -25,7 +25,7 @@ from typing import Any
 
 from . import settings
 from .client import Answer
-from .normalise import format_diff_timestamp
+from .normalise import format_diff_timestamp, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,21 @@ class ScanResult:
         """Whether the final pass read as many rows as the API said match (True without a count)."""
         return self.promised is None or self.served >= self.promised
 
+    def to_state(self) -> dict[str, Any]:
+        """What a finished scan established, as a resource-state value (read back by `from_state`)."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+    @classmethod
+    def from_state(cls, value: Mapping[str, Any]) -> ScanResult:
+        """A result saved by `to_state` (datetimes may come back as ISO text)."""
+        result = cls()
+        for name in _RESULT_FIELDS:
+            item = value.get(name)
+            if name in _RESULT_TIMES:
+                item = _state_time(item)
+            setattr(result, name, item if item is not None else getattr(result, name))
+        return result
+
     def note_answer(self, answer: Answer) -> None:
         """Record the API time of an answer (the first one starts the scan)."""
         if self.started is None:
@@ -94,6 +109,73 @@ class ScanResult:
         """Record a data timestamp seen in a row."""
         if value is not None and (self.latest is None or value > self.latest):
             self.latest = value
+
+
+_RESULT_TIMES = ("started", "resume_from", "ended", "latest")
+_RESULT_FIELDS = ("consistent", *_RESULT_TIMES, "requests", "rows", "repairs", "served", "promised")
+
+
+def _state_time(value: Any) -> datetime | None:
+    """A datetime read back from dlt state (a datetime, or ISO text), or None."""
+    if value is None or value == "":
+        return None
+    return parse_timestamp(value)
+
+
+@dataclass
+class ResumePoint:
+    """Where an `AscendingScan` stopped between two pages goes on in a later process.
+
+    A chunked load commits the rows of the pages handed on so far with this point in resource state; a
+    load killed before the scan ended resumes it from here with a fresh `diff` window, not by page
+    number (rows may have moved while nothing ran).
+
+    Attributes:
+        at: The window to read on from: just below the highest value handed on (None: from the start).
+        restart: The window of the interrupted pass: read again from there when rows it had read
+            moved before the interruption (a row may then have slid past a committed page boundary).
+        started: API time of the scan's first answer (the scan keeps it across the interruption).
+        pass_start: API time the interrupted pass began (None: nothing to check, `at` is `restart`).
+        last_page: API time of the last page handed on: rows changed between `pass_start` and then
+            disturbed boundaries already committed.
+        latest: The newest data timestamp read so far.
+        repairs: Re-reads made so far.
+    """
+
+    at: datetime | None = None
+    restart: datetime | None = None
+    started: datetime | None = None
+    pass_start: datetime | None = None
+    last_page: datetime | None = None
+    latest: datetime | None = None
+    repairs: int = 0
+
+    def to_state(self) -> dict[str, Any]:
+        """The point as a resource-state value."""
+        return {
+            "at": self.at,
+            "restart": self.restart,
+            "started": self.started,
+            "pass_start": self.pass_start,
+            "last_page": self.last_page,
+            "latest": self.latest,
+            "repairs": self.repairs,
+        }
+
+    @classmethod
+    def from_state(cls, value: Any) -> ResumePoint | None:
+        """A point saved by `to_state`; None when `value` is not one."""
+        if not isinstance(value, Mapping):
+            return None
+        return cls(
+            at=_state_time(value.get("at")),
+            restart=_state_time(value.get("restart")),
+            started=_state_time(value.get("started")),
+            pass_start=_state_time(value.get("pass_start")),
+            last_page=_state_time(value.get("last_page")),
+            latest=_state_time(value.get("latest")),
+            repairs=int(value.get("repairs") or 0),
+        )
 
 
 class PageSizes:
@@ -224,6 +306,10 @@ class AscendingScan:
         sizes: Page size learned so far in the run (shared between scans); a private one when None.
         clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
             page's highest `value` when None.
+        resume: Go on from where an interrupted scan of the same filters stopped (`checkpoint`). Its
+            first pass also looks for rows changed between the interrupted pass's start and its last
+            committed page; such a row may have made another slide past a committed boundary, so the
+            interrupted pass is then read again from its start (counted as a repair).
     """
 
     def __init__(
@@ -240,6 +326,7 @@ class AscendingScan:
         on_repair: Callable[[], None] | None = None,
         sizes: PageSizes | None = None,
         clock: PageTime | None = None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -253,21 +340,86 @@ class AscendingScan:
         self.sizes = sizes if sizes is not None else PageSizes()
         self.clock = clock
         self.result = ScanResult()
+        self.resume = resume
         self._known: dict[Hashable, datetime | None] = {}
+        # The pass being read, its window and whether it is a tail read (for `checkpoint`).
+        self._now: tuple[_Pass, datetime | None, bool] | None = None
+        self._restart: datetime | None = since
+
+    def checkpoint(self) -> ResumePoint:
+        """Where this scan, stopped after the page it last handed on, goes on in a later process.
+
+        The position is the highest value of the pass in progress when nothing disturbed it so far;
+        otherwise (evidence of change, a flagged boundary, a tail read) the start of that pass.
+        """
+        if self._now is None:
+            return self.resume or ResumePoint(at=self.since, restart=self.since)
+        current, window, tail = self._now
+        restart, pass_start = window, current.start
+        if current.moved_range is not None:  # the first pass after an interruption: keep its check
+            restart = self._restart
+            pass_start = min(current.moved_range[0], pass_start) if pass_start else current.moved_range[0]
+        highest = current.page_last[-1]
+        disturbed = tail or current.flags or current.evidence or current.broken or current.moved
+        if disturbed or highest is None:
+            return ResumePoint(
+                at=restart,
+                restart=restart,
+                started=self.result.started,
+                latest=self.result.latest,
+                repairs=self.result.repairs,
+            )
+        return ResumePoint(
+            at=highest - ONE_SECOND,
+            restart=restart,
+            started=self.result.started,
+            pass_start=pass_start,
+            last_page=current.page_time[-1] if current.page_time else None,
+            latest=self.result.latest,
+            repairs=self.result.repairs,
+        )
 
     def __iter__(self) -> Iterator[Page]:
         window = self.since
+        check: tuple[datetime, datetime] | None = None
+        if self.resume is not None:
+            point = self.resume
+            window, self._restart = point.at, point.restart
+            self.result.started, self.result.latest = point.started, point.latest
+            self.result.repairs = point.repairs
+            if point.pass_start is not None and point.last_page is not None:
+                check = (_floor_second(point.pass_start), _floor_second(point.last_page) + ONE_SECOND)
         while True:
-            main = _Pass(known=dict(self._known))
+            main = _Pass(known=dict(self._known), moved_range=check)
+            self._now = (main, window, False)
             yield from self._pass(window, main)
             self.result.served, self.result.promised = main.served, main.promised
             if main.broken:
                 self._give_up(None)
                 return
+            if check is not None:
+                check = None
+                if main.moved:
+                    # A row read before the interruption changed before its last committed page: rows
+                    # behind it may have slid past a committed boundary. Read the interrupted pass again.
+                    if self.result.repairs >= self.max_repairs:
+                        self._give_up(self._restart)
+                        return
+                    self.result.repairs += 1
+                    if self.on_repair is not None:
+                        self.on_repair()
+                    window = self._restart
+                    logger.info(
+                        "Rows moved before a resumed scan of %s; re-reading from %s",
+                        self.params or "all rows",
+                        window.isoformat() if window else "the start",
+                    )
+                    continue
             flags = list(main.flags)
             tail: _Pass | None = None
             if main.evidence and main.pages > 1 and main.start is not None:
                 tail = _Pass()
+                self._now = (main, window, True)
                 yield from self._pass(main.start - ONE_SECOND, tail)
                 flags.extend(self._tail_flags(main, tail))
             boundaries = [b for b in flags if 1 <= b < main.pages]
@@ -366,6 +518,8 @@ class AscendingScan:
                 if value is not None:
                     if value >= state.start and state.known.get(key, _UNSEEN) != value:
                         state.evidence = True
+                    if state.moved_range is not None and state.moved_range[0] <= value < state.moved_range[1]:
+                        state.moved = True
                     if highest is None or value > highest:
                         highest = value
             state.page_last.append(highest)
@@ -437,6 +591,9 @@ class _Pass:
     known: dict[Hashable, datetime | None] = field(default_factory=dict)
     served: int = 0
     promised: int | None = None
+    # A resumed scan's first pass: rows changed in [start, last committed page) of the interrupted pass.
+    moved_range: tuple[datetime, datetime] | None = None
+    moved: bool = False
 
     @property
     def complete(self) -> bool:
