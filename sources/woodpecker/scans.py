@@ -257,6 +257,13 @@ class FullScan:
         self.started_at = as_datetime(saved.get("started_at")) or self.started_at
 
 
+def _note_resumed(ctx: RunContext, table: str) -> None:
+    """Say in the run summary that `table`'s scan went on from a killed load's last committed chunk."""
+    ctx.client.stats.resumed.append(table)
+    ctx.client.stats.add_note(f"{table}: resumed the scan an interrupted load had committed in part")
+    logger.info("%s: resuming the scan a previous load committed part of", table)
+
+
 def _full_scan(
     ctx: RunContext,
     state: MutableMapping[str, Any],
@@ -283,8 +290,7 @@ def _full_scan(
         outcome.restore(saved.get("outcome") or {})
         first, point = int(saved.get("index") or 0), ResumePoint.from_state(saved.get("at"))
         ctx.restore_shortfall(table, outcome.missing)
-        ctx.client.stats.resumed.append(table)
-        logger.info("%s: resuming the full scan a previous load committed part of", table)
+        _note_resumed(ctx, table)
     current: list[Any] = [first, None]  # the filter set being read and its scan
 
     def save() -> None:
@@ -532,7 +538,7 @@ def activity_rows(
         complete, missing = bool(saved.get("complete")), int(saved.get("missing") or 0)
         first, point = int(saved.get("index") or 0), ResumePoint.from_state(saved.get("at"))
         ctx.restore_shortfall(table, missing)
-        ctx.client.stats.resumed.append(table)
+        _note_resumed(ctx, table)
     current: list[Any] = [first, None]
 
     def save() -> None:
