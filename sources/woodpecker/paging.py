@@ -20,8 +20,10 @@ import math
 from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from . import settings
 from .client import Answer
@@ -341,7 +343,7 @@ class AscendingScan:
         self.clock = clock
         self.result = ScanResult()
         self.resume = resume
-        self._known: dict[Hashable, datetime | None] = {}
+        self._known: dict[int, datetime | None] = {}
         # The pass being read, its window and whether it is a tail read (for `checkpoint`).
         self._now: tuple[_Pass, datetime | None, bool] | None = None
         self._restart: datetime | None = since
@@ -360,6 +362,7 @@ class AscendingScan:
             restart = self._restart
             pass_start = min(current.moved_range[0], pass_start) if pass_start else current.moved_range[0]
         highest = current.page_last[-1]
+        current.settle()
         disturbed = tail or current.flags or current.evidence or current.broken or current.moved
         if disturbed or highest is None:
             return ResumePoint(
@@ -390,9 +393,10 @@ class AscendingScan:
             if point.pass_start is not None and point.last_page is not None:
                 check = (_floor_second(point.pass_start), _floor_second(point.last_page) + ONE_SECOND)
         while True:
-            main = _Pass(known=dict(self._known), moved_range=check)
+            main = _Pass(known=dict(self._known), moved_range=check, log=_KeyLog())
             self._now = (main, window, False)
             yield from self._pass(window, main)
+            main.settle()
             self.result.served, self.result.promised = main.served, main.promised
             if main.broken:
                 self._give_up(None)
@@ -430,9 +434,11 @@ class AscendingScan:
                 self.result.resume_from = self.result.started
                 return
             # Only a repair pass reads what this one saw; a finished scan never copies it.
+            # Later passes compare only rows changed since this pass began (see `_KeyLog.recent`).
             if tail is not None:
                 self._known.update((k, v) for k, (_, v) in tail.first.items())
-            self._known.update((k, v) for k, (_, v) in main.first.items())
+            if main.start is not None and main.log is not None:
+                self._known.update(main.log.recent(main.start))
             first = min(boundaries)
             restart = main.page_last[first] if first else window
             if self.result.repairs >= self.max_repairs:
@@ -463,12 +469,13 @@ class AscendingScan:
         if tail.broken or tail.flags:
             return [1]
         flags: list[int] = []
+        reads = main.log.first_reads(list(tail.first)) if main.log is not None else {}
         for key, (_, value) in tail.first.items():
             if key in main.known and main.known[key] == value:
                 continue  # already read with this value by an earlier pass
             changed_after = _boundary_before(value, main.page_time) if value is not None else 1
-            read = main.first.get(key)
-            if read is not None and read[1] != value:
+            read = reads.get(key)
+            if read is not None and read[1] != _micros(value):
                 flags.append(max(read[0], changed_after))  # read, then changed: it left a gap
             else:
                 flags.append(changed_after)  # changed or added before being read: may hide a deletion
@@ -507,10 +514,16 @@ class AscendingScan:
                     state.flags.append(1)
             highest = state.page_last[-1]
             new_keys = 0
+            log = state.log
+            idents: list[int] = []
+            micros: list[int] = []
             for row in rows:
-                key = self.key(row)
+                key = _ident(self.key(row))
                 value = self.value(row)
-                if key in state.first:
+                if log is not None:
+                    idents.append(key)
+                    micros.append(_micros(value))
+                elif key in state.first:
                     state.evidence = True
                 else:
                     state.first[key] = (page_no, value)
@@ -522,6 +535,10 @@ class AscendingScan:
                         state.moved = True
                     if highest is None or value > highest:
                         highest = value
+            if log is not None:
+                log.add(page_no, idents, micros)
+                if total is None:  # without a count, a page of keys all read before ends the pass
+                    new_keys = log.new_keys(idents)
             state.page_last.append(highest)
             self.result.note_time(self.clock(rows) if self.clock is not None else highest)
             if total is not None:
@@ -582,18 +599,25 @@ class _Pass:
 
     pages: int = 0
     start: datetime | None = None
-    first: dict[Hashable, tuple[int, datetime | None]] = field(default_factory=dict)
+    first: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
     page_last: list[datetime | None] = field(default_factory=lambda: [None])
     page_time: list[datetime] = field(default_factory=list)
     flags: list[int] = field(default_factory=list)
     evidence: bool = False
     broken: bool = False
-    known: dict[Hashable, datetime | None] = field(default_factory=dict)
+    known: dict[int, datetime | None] = field(default_factory=dict)
     served: int = 0
     promised: int | None = None
     # A resumed scan's first pass: rows changed in [start, last committed page) of the interrupted pass.
     moved_range: tuple[datetime, datetime] | None = None
     moved: bool = False
+    # A main pass keeps what it read in this compact log instead of `first` (a tail read keeps `first`).
+    log: _KeyLog | None = None
+
+    def settle(self) -> None:
+        """Add the evidence only the whole log shows: a key read twice in the pass."""
+        if self.log is not None and not self.evidence and self.log.repeated():
+            self.evidence = True
 
     @property
     def complete(self) -> bool:
@@ -602,6 +626,109 @@ class _Pass:
 
 
 _UNSEEN = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_VALUE = -(2**63)
+_INT64 = (-(2**63), 2**63)
+
+
+def _micros(value: datetime | None) -> int:
+    """A row's value as microseconds since the epoch (`_NO_VALUE` for None)."""
+    return _NO_VALUE if value is None else (value - _EPOCH) // _MICROSECOND
+
+
+def _ident(key: Hashable) -> int:
+    """A row's key as one 64-bit integer: exact for an id and for a pair of ids, else its hash.
+
+    Prospect keys are ids and membership keys (campaign id, prospect id) pairs, which pack exactly; other
+    keys (clicks name their URL) are hashed: two keys sharing a hash look like one key read twice, which
+    costs a repair, never a row (the pass reads again).
+    """
+    if type(key) is int and _INT64[0] <= key < _INT64[1]:
+        return key
+    if (
+        type(key) is tuple
+        and len(key) == 2
+        and type(key[0]) is int
+        and type(key[1]) is int
+        and 0 <= key[0] < 2**31
+        and 0 <= key[1] < 2**32
+    ):
+        return (key[0] << 32) | key[1]
+    return hash(key)
+
+
+class _KeyLog:
+    """Every key a pass read, with the page it was first read on and its value: 16 bytes per row.
+
+    A dictionary of keys cost about 170 bytes per row, so the memory of a scan grew with the account;
+    the log keeps one pair of 64-bit arrays per page and answers the few questions a pass asks at its end.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+        self._pages: list[int] = []
+        self._seen: set[int] | None = None
+        self._merged: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, page_no: int, keys: list[int], values: list[int]) -> None:
+        """Record the keys and values of one page."""
+        if keys:
+            self._keys.append(np.array(keys, dtype=np.int64))
+            self._values.append(np.array(values, dtype=np.int64))
+            self._pages.append(page_no)
+            self._merged = None
+
+    def new_keys(self, keys: list[int]) -> int:
+        """Keys of the page just added that no earlier page had (kept only for servers without a count)."""
+        if self._seen is None:
+            self._seen = {int(k) for part in self._keys[:-1] for k in part}
+        fresh = {k for k in keys if k not in self._seen}
+        self._seen.update(fresh)
+        return len(fresh)
+
+    def _first(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unique keys (sorted), the page of their first read and the value then."""
+        if self._merged is None:
+            if not self._keys:
+                empty = np.zeros(0, dtype=np.int64)
+                self._merged = (empty, empty, empty)
+            else:
+                keys = np.concatenate(self._keys)
+                values = np.concatenate(self._values)
+                pages = np.repeat(np.array(self._pages, dtype=np.int64), [len(k) for k in self._keys])
+                unique, index = np.unique(keys, return_index=True)  # index: the first occurrence
+                self._merged = (unique, pages[index], values[index])
+        return self._merged
+
+    def repeated(self) -> bool:
+        """Whether some key was read more than once."""
+        return len(self._first()[0]) < sum(len(k) for k in self._keys)
+
+    def first_reads(self, keys: list[int]) -> dict[int, tuple[int, int]]:
+        """For each of `keys` read by the pass: the page it was first read on and its value then."""
+        unique, pages, values = self._first()
+        if not keys or not len(unique):
+            return {}
+        wanted = np.array(keys, dtype=np.int64)
+        at = np.minimum(np.searchsorted(unique, wanted), len(unique) - 1)
+        found = unique[at] == wanted
+        return {
+            int(k): (int(pages[i]), int(values[i])) for k, i, f in zip(wanted, at, found, strict=True) if f
+        }
+
+    def recent(self, start: datetime) -> dict[int, datetime | None]:
+        """Keys first read with a value not older than `start`, with that value.
+
+        A later pass only compares rows whose value is not older than its own start (later than this
+        pass's), so the keys left out could never compare equal.
+        """
+        unique, _, values = self._first()
+        mask = values >= _micros(start)
+        return {
+            int(k): _EPOCH + int(v) * _MICROSECOND for k, v in zip(unique[mask], values[mask], strict=True)
+        }
 
 
 class RecentScan:
