@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -223,40 +224,48 @@ def fitting_size(offset: int, served: int) -> int:
 
 
 class _NextPage:
-    """Reads pages, fetching a page known to come next in a background thread.
+    """Reads pages, fetching pages known to come next in a background thread, in order.
 
-    The request for page n+1 then runs while the caller parses, converts and stores page n; it is still
-    one request in flight, since the caller asks for nothing else until it has taken that page.
+    The requests for the next pages run while the caller parses, converts and stores the page before,
+    and go on while a chunked load commits its chunk (`chunks.py`); it is still one request in flight,
+    since one thread sends them one after another. A page asked for that is not the next one expected
+    cancels those not yet sent.
     """
 
     def __init__(self, fetch: FetchPage) -> None:
         self._fetch = fetch
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: tuple[dict[str, Any], Future[tuple[list[Row], Answer]]] | None = None
+        self._pending: deque[tuple[dict[str, Any], Future[tuple[list[Row], Answer]]]] = deque()
 
     def __enter__(self) -> _NextPage:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pending is not None:
-            self._pending[1].exception()  # let a request in flight finish; its answer is not needed
-            self._pending = None
+        self._drop()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
-    def prefetch(self, params: dict[str, Any]) -> None:
-        """Start reading `params`; the next `get` with the same params takes the answer."""
+    def _drop(self) -> None:
+        """Cancel the pages not yet requested; let a request in flight finish (its answer is not needed)."""
+        while self._pending:
+            _, future = self._pending.popleft()
+            if not future.cancel():
+                future.exception()
+
+    def prefetch(self, pages: list[dict[str, Any]]) -> None:
+        """Start reading `pages` (in order) unless already started; `get` takes their answers."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="woodpecker-next-page")
-        self._pending = (params, self._executor.submit(self._fetch, params))
+        started = [params for params, _ in self._pending]
+        for params in pages:
+            if params not in started:
+                self._pending.append((params, self._executor.submit(self._fetch, params)))
 
     def get(self, params: dict[str, Any]) -> tuple[list[Row], Answer]:
-        """The page for `params`: the prefetched one when it matches, else read now."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            if pending[0] == params:
-                return pending[1].result()
-            pending[1].exception()
+        """The page for `params`: the prefetched one when it is the next expected, else read now."""
+        if self._pending and self._pending[0][0] == params:
+            return self._pending.popleft()[1].result()
+        self._drop()
         return self._fetch(params)
 
 
@@ -550,8 +559,13 @@ class AscendingScan:
             offset += len(rows)
             state.served, state.promised = offset, total
             if self._continues(rows, asked, total, offset, page_no, max_total):
-                # Certain to be the next request: ask for it while the caller works on this page.
-                reader.prefetch({**params, "page": offset // size + 1, "per_page": size})
+                # Certain to be the next requests while the count holds: ask for them while the caller
+                # works on this page (and, in a chunked load, commits its chunk).
+                assert total is not None
+                ahead = min(settings.PREFETCH_PAGES, math.ceil((total - offset) / size))
+                reader.prefetch(
+                    [{**params, "page": offset // size + 1 + j, "per_page": size} for j in range(ahead)]
+                )
             yield Page(rows, answer)
             if not rows:
                 if total is not None and offset < total and page_no > 1:

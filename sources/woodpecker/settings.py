@@ -34,6 +34,10 @@ MAX_RETRY_DELAY_S = 120.0
 DEFAULT_CHUNK_REQUESTS = 100
 CHUNK_SHARE = 0.1
 
+# Pages of a scan requested ahead of the one being processed (one request in flight, in order), while
+# the count says they will be read: API latency overlaps conversion, and a chunked load's commits.
+PREFETCH_PAGES = 8
+
 # Rows per Arrow table handed to dlt: dlt's fixed cost per item (schema merge) is paid once per batch.
 ARROW_BATCH_ROWS = 10_000
 

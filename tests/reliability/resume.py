@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from simulator import Simulator
+from sources.woodpecker import settings
 
 from .common import DATASET, NAME, Size, spawn_cli
 
@@ -31,9 +32,9 @@ SIZE = Size(prospects=400, campaigns=4, fault_trials=0, crash_trials=0, live_tri
 # A no-change run's requests with one chunk of campaign ids (docs/source.md, "Request budget"): what
 # the resumed load reads incrementally for resources the killed load had finished.
 NO_CHANGE_REQUESTS = 11
-# Beyond the interrupted chunk's budget: the page it had prefetched, and one page per resumed scan whose
-# pages no longer align with the uninterrupted load's.
-SLACK_REQUESTS = 4
+# Beyond the interrupted chunk's budget: the pages it had requested ahead, and one page per resumed scan
+# whose pages no longer align with the uninterrupted load's.
+SLACK_REQUESTS = settings.PREFETCH_PAGES + 3
 
 
 def chunk_env(chunk_requests: int = CHUNK_REQUESTS) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 from pipelines.exit_codes import ExitCode
 from simulator import Simulator
 
-from .common import Size, Tally, check_against_truth, load_args, mutate, run_cli, start_simulator
+from .common import Size, Tally, check_against_truth, dest_args, load_args, mutate, run_cli, start_simulator
 from .resume import (
     CHUNK_REQUESTS,
     NO_CHANGE_REQUESTS,
@@ -114,6 +114,8 @@ def test_reconcile_killed_flags_only_after_the_resumed_scan(tmp_path: Path) -> N
         killed = kill_after_requests(sim, args, 60)
         assert killed.killed
         assert not flagged_deleted(tmp_path, "prospects")  # the interrupted scan proves nothing
+        status = run_cli(["status", *dest_args(tmp_path)])
+        assert "resumable: " in status.out, status.out
         _load(sim, tmp_path, "--reconcile")
         assert flagged_deleted(tmp_path, "prospects") == deleted
         tally = Tally()
