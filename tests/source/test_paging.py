@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from sources.woodpecker.normalise import parse_timestamp
-from sources.woodpecker.paging import AscendingScan, PageSizes, RecentScan
+from sources.woodpecker.paging import AscendingScan, PageSizes, RecentScan, ResumePoint
 
 from .fakes import T0, FakeProspects
 
@@ -25,7 +25,9 @@ def _contacted(row: Mapping[str, Any]) -> datetime | None:
     return parse_timestamp(row.get("last_contacted"))
 
 
-def _scan(fake: FakeProspects, per_page: int, since: datetime | None = None) -> AscendingScan:
+def _scan(
+    fake: FakeProspects, per_page: int, since: datetime | None = None, resume: ResumePoint | None = None
+) -> AscendingScan:
     return AscendingScan(
         fake.fetch,
         {},
@@ -34,6 +36,7 @@ def _scan(fake: FakeProspects, per_page: int, since: datetime | None = None) -> 
         key=lambda r: r["id"],
         since=since,
         per_page=per_page,
+        resume=resume,
     )
 
 
@@ -148,26 +151,33 @@ def test_server_repeating_pages_does_not_loop_forever() -> None:
     assert not scan.result.consistent
 
 
-@settings(
+# Seeded property runs over a changing account (shared by the scans that run through and those resumed).
+PROPERTY_RUNS = settings(
     max_examples=60,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(
-    count=st.integers(min_value=0, max_value=60),
-    per_page=st.integers(min_value=3, max_value=15),
-    step_seconds=st.sampled_from([0, 1, 30]),
-    events=st.lists(
+COUNTS = st.integers(min_value=0, max_value=60)
+PAGE_SIZES = st.integers(min_value=3, max_value=15)
+CLOCK_STEPS = st.sampled_from([0, 1, 30])
+
+
+def _events(last_request: int) -> st.SearchStrategy[list[tuple[int, str, int]]]:
+    """Edits, deletions and additions, each before the answer to a request numbered 1…`last_request`."""
+    return st.lists(
         st.tuples(
-            st.integers(min_value=1, max_value=12),
+            st.integers(min_value=1, max_value=last_request),
             st.sampled_from(["edit", "delete", "add"]),
             st.integers(min_value=0, max_value=10_000),
         ),
         max_size=8,
-    ),
-)
+    )
+
+
+@PROPERTY_RUNS
+@given(count=COUNTS, per_page=PAGE_SIZES, step_seconds=CLOCK_STEPS, events=_events(12))
 def test_every_row_is_read_or_left_for_the_next_run(
     count: int, per_page: int, step_seconds: int, events: list[tuple[int, str, int]]
 ) -> None:
@@ -345,26 +355,13 @@ def test_a_count_the_pages_never_reach_leaves_the_scan_incomplete() -> None:
     assert scan.result.resume_from is not None
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@PROPERTY_RUNS
 @given(
-    count=st.integers(min_value=0, max_value=60),
-    per_page=st.integers(min_value=3, max_value=15),
-    step_seconds=st.sampled_from([0, 1, 30]),
+    count=COUNTS,
+    per_page=PAGE_SIZES,
+    step_seconds=CLOCK_STEPS,
     stop_after=st.integers(min_value=1, max_value=8),
-    events=st.lists(
-        st.tuples(
-            st.integers(min_value=1, max_value=16),
-            st.sampled_from(["edit", "delete", "add"]),
-            st.integers(min_value=0, max_value=10_000),
-        ),
-        max_size=8,
-    ),
+    events=_events(16),
     gap=st.lists(
         st.tuples(st.sampled_from(["edit", "delete", "add"]), st.integers(min_value=0, max_value=10_000)),
         max_size=4,
@@ -428,16 +425,7 @@ def test_a_scan_stopped_and_resumed_from_its_checkpoint_loses_nothing(
         added = added or kind == "add"
     if deleted_edited and added:
         documented_limit.append(True)
-    resumed = AscendingScan(
-        fake.fetch,
-        {},
-        sort_field="updated",
-        value=_updated,
-        key=lambda r: r["id"],
-        since=None,
-        per_page=per_page,
-        resume=point,
-    )
+    resumed = _scan(fake, per_page, resume=point)
     seen.update(_read(resumed))
     assume(not documented_limit)  # see test_every_row_is_read_or_left_for_the_next_run
     resume = resumed.result.resume_from
