@@ -108,8 +108,9 @@ class LoadChunks:
         budget = max(self.min_requests, int(self.share * self._chunk_start))
         return self._stats.total_requests - self._chunk_start >= budget
 
-    def on_pause(self, resource: str, save: Callable[[], None]) -> None:
-        """Register how `resource`'s stream writes its position to state when a chunk pauses it."""
+    def on_pause(self, resource: str, save: Callable[[], None] | None) -> None:
+        """Register how `resource`'s stream writes its position to state when a chunk pauses it (None:
+        it has no position to write any more)."""
         stream = self._streams.get(resource)
         if stream is not None:
             stream.save = save

@@ -265,7 +265,7 @@ class RunContext:
             return make(dlt.current.resource_state())
         return self.chunks.items(resource, lambda: make(ResourceState(resource)))
 
-    def on_pause(self, resource: str, save: Callable[[], None]) -> None:
+    def on_pause(self, resource: str, save: Callable[[], None] | None) -> None:
         """In a chunked load, how `resource` writes its position to state when a chunk pauses it."""
         if self.chunks is not None:
             self.chunks.on_pause(resource, save)

@@ -326,6 +326,7 @@ def _full_scan(
         outcome.rows += result.rows
         outcome.counted = outcome.counted and result.promised is not None
         current[:] = [index + 1, None]
+    ctx.on_pause(table, None)  # the series is over: a later pause (change streams) saves nothing
     state.pop(SCAN_POSITION, None)
 
 
@@ -573,6 +574,7 @@ def activity_rows(
         complete = done and complete
         results.append(scan.result)
         current[:] = [index + 1, None]
+    ctx.on_pause(table, None)
     state.pop(SCAN_POSITION, None)
     resumes = [r.resume_from for r in results]
     if resumes:

@@ -23,7 +23,7 @@ import duckdb
 from simulator import Simulator
 from sources.woodpecker import settings
 
-from .common import DATASET, NAME, Size, spawn_cli
+from .common import DATASET, NAME, Size, local_state, spawn_cli
 
 # Small pages make many requests (and so many chunks) out of a small account.
 PER_PAGE = 20
@@ -78,3 +78,9 @@ def flagged_deleted(workdir: Path, table: str) -> set[int]:
     with duckdb.connect(str(workdir / f"{NAME}.duckdb"), read_only=True) as con:
         rows = con.sql(f"SELECT {column} FROM {DATASET}.{table} WHERE deleted_at IS NOT NULL").fetchall()
     return {int(row[0]) for row in rows}
+
+
+def positions_left(workdir: Path) -> list[str]:
+    """Resources whose committed state still holds a scan position (none once a load has finished)."""
+    resources = local_state(workdir).get("sources", {}).get("woodpecker", {}).get("resources", {})
+    return sorted(name for name, state in resources.items() if isinstance(state, dict) and "scan" in state)

@@ -20,6 +20,7 @@ from .resume import (
     chunk_env,
     flagged_deleted,
     kill_after_requests,
+    positions_left,
 )
 
 SEED = 23
@@ -61,6 +62,7 @@ def test_chunks_add_no_request(full_load: Counter[tuple[str, str]], tmp_path: Pa
         assert run.code == ExitCode.OK, run.err[-2000:]
         assert run.err.count("→ Extracting") >= sum(full_load.values()) // CHUNK_REQUESTS  # many chunks
         assert _requests(sim) == full_load
+        assert not positions_left(tmp_path)
         tally = Tally()
         check_against_truth(sim, tmp_path, set(), tally, "chunked load")
         assert tally.clean, tally.problems
@@ -86,6 +88,7 @@ def _kill_trial(share: float, full_load_requests: int, tmp_path: Path) -> None:
         )
         assert killed.killed, f"the load finished after {killed.requests} requests before it was killed"
         resumed = _load(sim, tmp_path)
+        assert not positions_left(tmp_path)
         tally = Tally()
         check_against_truth(sim, tmp_path, set(), tally, f"killed after {killed.requests} requests")
         assert tally.clean, tally.problems
@@ -117,6 +120,7 @@ def test_reconcile_killed_flags_only_after_the_resumed_scan(tmp_path: Path) -> N
         status = run_cli(["status", *dest_args(tmp_path)])
         assert "resumable: " in status.out, status.out
         _load(sim, tmp_path, "--reconcile")
+        assert not positions_left(tmp_path)
         assert flagged_deleted(tmp_path, "prospects") == deleted
         tally = Tally()
         check_against_truth(sim, tmp_path, deleted, tally, "reconciliation resumed after a kill")
