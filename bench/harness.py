@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -29,6 +31,7 @@ class Scenario:
     resources: str | None = "prospects"
     incremental_fraction: float | None = None
     peer: bool = True
+    transform: bool = False
     notes: str = ""
 
 
@@ -84,3 +87,34 @@ def measured(cmd: list[str]) -> tuple[float, float, float, int]:
     if proc.returncode != 0 and proc.stderr is not None:
         sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+def db_checksum(path: Path, live_filter: bool) -> dict[str, int]:
+    """The same checksum as the simulator's, computed from the loaded table."""
+    where = "WHERE deleted_at IS NULL" if live_filter else ""
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.sql(
+            "SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(SUM(CAST(epoch(updated) AS BIGINT)), 0) "
+            f"FROM woodpecker.prospects {where}"
+        ).fetchone()
+    assert row is not None
+    return {"rows": int(row[0]), "id_sum": int(row[1]), "updated_sum": int(row[2])}
+
+
+def client_cmd(client: str, sim: SimProcess, scenario: Scenario, workdir: Path) -> list[str]:
+    """The command line of one client run."""
+    common = [
+        "--base-url",
+        sim.info["base_url"],
+        "--api-key",
+        sim.info["api_key"],
+        "--duckdb-path",
+        str(workdir / "db.duckdb"),
+        "--pipelines-dir",
+        str(workdir / "pipelines"),
+    ]
+    resources = ["--resources", scenario.resources] if scenario.resources else []
+    if client == "ours":
+        transform = [] if scenario.transform else ["--no-transform"]
+        return [sys.executable, "-m", "pipelines.cli", "load", *common, *resources, *transform]
+    return [sys.executable, "-m", "bench.baselines.peer_rest_api", *common, *resources]

@@ -24,10 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from . import accounts_bench
-from .harness import RESULTS, Scenario, SimProcess, measured
+from . import accounts_bench, scale_bench
+from .harness import RESULTS, Scenario, SimProcess, client_cmd, db_checksum, measured
 
 SCENARIOS = {
     "full_1m": Scenario("full_1m", prospects=1_000_000, notes="full load of prospects, zero latency"),
@@ -42,11 +40,22 @@ SCENARIOS = {
         incremental_fraction=0.01,
         notes="second run after 1% of prospects changed",
     ),
-    "latency_bound": Scenario(
-        "latency_bound", prospects=100_000, latency_ms=250.0, notes="250 ms per request"
-    ),
     "scale_250k": Scenario("scale_250k", prospects=250_000, peer=False, notes="memory as the account grows"),
-    "scale_500k": Scenario("scale_500k", prospects=500_000, peer=False, notes="memory as the account grows"),
+    # Whole accounts (3 memberships per prospect, opens and clicks as the simulator makes them): peak RSS.
+    "scale_150k": Scenario(
+        "scale_150k",
+        prospects=150_000,
+        campaigns=40,
+        resources=None,
+        transform=True,
+        notes="whole account, engagement tables built, against the peer",
+    ),
+    "scale_500k": Scenario(
+        "scale_500k", prospects=500_000, campaigns=40, resources=None, peer=False, notes="whole account"
+    ),
+    "scale_1m": Scenario(
+        "scale_1m", prospects=1_000_000, campaigns=40, resources=None, peer=False, notes="whole account"
+    ),
 }
 
 
@@ -63,36 +72,6 @@ class Run:
     checksum_ok: bool
     returncode: int
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def db_checksum(path: Path, live_filter: bool) -> dict[str, int]:
-    """The same checksum as the simulator's, computed from the loaded table."""
-    where = "WHERE deleted_at IS NULL" if live_filter else ""
-    with duckdb.connect(str(path), read_only=True) as con:
-        row = con.sql(
-            "SELECT COUNT(*), COALESCE(SUM(id), 0), COALESCE(SUM(CAST(epoch(updated) AS BIGINT)), 0) "
-            f"FROM woodpecker.prospects {where}"
-        ).fetchone()
-    assert row is not None
-    return {"rows": int(row[0]), "id_sum": int(row[1]), "updated_sum": int(row[2])}
-
-
-def client_cmd(client: str, sim: SimProcess, scenario: Scenario, workdir: Path) -> list[str]:
-    """The command line of one client run."""
-    common = [
-        "--base-url",
-        sim.info["base_url"],
-        "--api-key",
-        sim.info["api_key"],
-        "--duckdb-path",
-        str(workdir / "db.duckdb"),
-        "--pipelines-dir",
-        str(workdir / "pipelines"),
-    ]
-    resources = ["--resources", scenario.resources] if scenario.resources else []
-    if client == "ours":
-        return [sys.executable, "-m", "pipelines.cli", "load", *common, *resources, "--no-transform"]
-    return [sys.executable, "-m", "bench.baselines.peer_rest_api", *common, *resources]
 
 
 def run_client(client: str, sim: SimProcess, scenario: Scenario) -> Run:
@@ -186,16 +165,18 @@ def main() -> None:
     """Run the selected scenarios and write the results."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
-        "--scenarios", default="full_1m,full_account,incremental_1pct,latency_bound,transforms"
+        "--scenarios",
+        default="full_1m,full_account,incremental_1pct,scale_150k,resume_after_kill,latency_bound,transforms",
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply account sizes (quick trial runs)")
     args = parser.parse_args()
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SCENARIOS and n not in (TRANSFORMS, ACCOUNTS_PARALLEL)]
+    special = (TRANSFORMS, ACCOUNTS_PARALLEL, RESUME_AFTER_KILL, LATENCY_BOUND)
+    unknown = [n for n in names if n not in SCENARIOS and n not in special]
     if unknown:
-        choices = sorted([*SCENARIOS, TRANSFORMS, ACCOUNTS_PARALLEL])
+        choices = sorted([*SCENARIOS, *special])
         parser.error(f"unknown scenario(s) {unknown}; choose from {choices}")
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -210,6 +191,14 @@ def main() -> None:
         if name == ACCOUNTS_PARALLEL:
             report[ACCOUNTS_PARALLEL] = accounts_bench.run(args.scale, args.repeat)
             continue
+        if name in (RESUME_AFTER_KILL, LATENCY_BOUND):
+            runner = (
+                scale_bench.run_resume_after_kill
+                if name == RESUME_AFTER_KILL
+                else scale_bench.run_latency_bound
+            )
+            report[name] = runner(args.scale)
+            continue
         scenario = SCENARIOS[name]
         if args.scale != 1.0:
             scenario = replace(scenario, prospects=max(1000, int(scenario.prospects * args.scale)))
@@ -223,6 +212,9 @@ def main() -> None:
 
 TRANSFORMS = "transforms"
 ACCOUNTS_PARALLEL = "accounts_parallel"
+# Scenarios of `bench/scale_bench.py`.
+RESUME_AFTER_KILL = "resume_after_kill"
+LATENCY_BOUND = "latency_bound"
 
 
 def run_transforms(scale: float, repeat: int) -> dict[str, Any]:
@@ -267,6 +259,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"{walls['parallel']} s (column layout {walls['parallel_column']} s); slowest account alone "
             f"{result['slowest_alone_s']} s, all alone summed {result['sum_alone_s']} s"
         )
+    for name in (RESUME_AFTER_KILL, LATENCY_BOUND):
+        if name in report:
+            from . import scale_bench
+
+            lines.extend(scale_bench.markdown(name, report[name]))
     if TRANSFORMS in report:
         lines.append(
             f"\nRebuild of all engagement tables: {report[TRANSFORMS]['rebuild_seconds']} s (median)"

@@ -11,11 +11,11 @@ from typing import Any
 
 import dlt
 import duckdb
-from dlt.common.pipeline import NormalizeInfo
 from dlt.common.typing import TRefreshMode
 from dlt.extract.source import DltSource
 
 from sources.woodpecker import woodpecker_source
+from sources.woodpecker.chunks import LoadChunks
 from sources.woodpecker.progress import RunStats
 from sources.woodpecker.reconcile import apply_reconciliation
 from transforms.build import BuildReport, build_models
@@ -26,6 +26,7 @@ from transforms.quoting import literal
 
 from . import defaults
 from .account_column import ACCOUNT_ID, with_account_column
+from .chunked_load import load_in_chunks
 from .destination_state import adopt_local_state
 from .dlt_pipeline import make_pipeline
 from .error_messages import translate_error
@@ -69,8 +70,8 @@ def incomplete_error(result: LoadResult) -> CliError | None:
     )
 
 
-def build_source(options: LoadOptions, stats: RunStats) -> DltSource:
-    """Create the Woodpecker source, narrowed to the requested resources."""
+def build_source(options: LoadOptions, stats: RunStats, chunks: LoadChunks | None = None) -> DltSource:
+    """Create the Woodpecker source, narrowed to the requested resources (one chunk of `chunks`)."""
     kwargs: dict[str, Any] = dict(options.source_options)
     if options.api_key:
         kwargs["api_key"] = options.api_key
@@ -80,7 +81,7 @@ def build_source(options: LoadOptions, stats: RunStats) -> DltSource:
         kwargs["company_id"] = options.company_id
     if options.reconcile is not None:
         kwargs["reconcile"] = options.reconcile
-    source = woodpecker_source(run_stats=stats, **kwargs)
+    source = woodpecker_source(run_stats=stats, chunks=chunks, **kwargs)
     if options.resources:
         known = set(source.resources.keys())
         unknown = [name for name in options.resources if name not in known]
@@ -101,13 +102,6 @@ def _translated(api_key: str | None) -> Iterator[None]:
         yield
     except Exception as exc:
         raise translate_error(exc, api_key) from None
-
-
-def _rows_loaded(normalize_info: NormalizeInfo | None) -> dict[str, int]:
-    if normalize_info is None:
-        return {}
-    counts = normalize_info.row_counts
-    return {table: n for table, n in counts.items() if not table.startswith("_dlt")}
 
 
 def run_load(
@@ -147,7 +141,7 @@ def run_load(
         track = options.account_id is None
         reason = _stale_reason(options)
         pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
-        source = build_source(options, stats)
+        build_source(options, stats)  # refuses unknown resources before anything runs
         gate = load_gate if load_gate is not None else nullcontext()
         finished_pending = False
         if pipeline.has_pending_data:
@@ -161,15 +155,10 @@ def run_load(
         if options.full_refresh:
             mode: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
             run_args["refresh"] = mode
-        if load_gate is None:
-            pipeline.run(source, **run_args).raise_on_failed_jobs()
-            trace = pipeline.last_trace
-            rows = _rows_loaded(trace.last_normalize_info if trace is not None else None)
-        else:
-            # The steps of `pipeline.run`, with only the destination's writes inside the gate.
-            pipeline.sync_destination()
-            pipeline.extract(source, **run_args)
-            rows = _rows_loaded(pipeline.normalize())
+        # Committed chunk by chunk, so a killed load resumes where its last chunk ended.
+        rows = load_in_chunks(
+            pipeline, lambda chunks: build_source(options, stats, chunks), stats, run_args, load_gate
+        )
         with gate:
             if load_gate is not None:
                 pipeline.load().raise_on_failed_jobs()

@@ -229,6 +229,12 @@ def status_text(
         out.append("  cursors and state per resource:")
         for name, values in sorted(resources.items()):
             out.append(f"    {name}: {_state_line(values)}")
+    for name, values in sorted(resources.items()):
+        if isinstance(values, Mapping) and isinstance(values.get("scan"), Mapping):
+            out.append(
+                f"  resumable: {name}: a load stopped inside its scan; "
+                "the next load goes on from its last chunk"
+            )
     source_state = state.get("sources", {}).get("woodpecker", {})
     for table, what in sorted((source_state.get("incomplete") or {}).items()):
         out.append(f"  incomplete: {table} {what}; the next run reads it again")

@@ -23,6 +23,7 @@ from sources import woodpecker_tables as tables
 from . import settings
 from .arrow_batches import JSON_AS_ARROW_TEXT_FILTER, typed_batches
 from .campaign_details import campaign_table_rows, details_refresh_due, read_campaign_details
+from .chunks import LoadChunks
 from .client import WoodpeckerClient
 from .errors import ConfigurationError
 from .helpers import (
@@ -63,7 +64,9 @@ def woodpecker_source(
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
     backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
     webhook_spool: str | None = None,
+    chunk_requests: int = settings.DEFAULT_CHUNK_REQUESTS,
     run_stats: RunStats | None = None,
+    chunks: LoadChunks | None = None,
 ) -> Sequence[DltResource]:
     """Load a Woodpecker account.
 
@@ -84,7 +87,11 @@ def woodpecker_source(
         backoff_factor: Exponential back-off factor in seconds (0 = retry at once).
         webhook_spool: Spool directory of the webhook receiver (`sources.woodpecker.webhook_spool`);
             when set, the `webhook_events` resource loads it, else webhook events are skipped.
+        chunk_requests: In a chunked load (`chunks`), the requests a chunk makes at least before its
+            rows and scan positions are committed (`sources.woodpecker.chunk_requests`).
         run_stats: Counters for progress output; a private one is used when None.
+        chunks: The chunked load this source is one chunk of (`pipelines/load_run.py`); None: the
+            source reads everything in one pipeline run.
 
     Returns:
         The resources, in the order they run: campaigns, prospects, campaign_prospects, prospect_opens,
@@ -92,7 +99,12 @@ def woodpecker_source(
     """
     if not 1 <= per_page <= settings.MAX_PER_PAGE:
         raise ConfigurationError(f"per_page must be between 1 and {settings.MAX_PER_PAGE}, got {per_page}.")
+    if chunk_requests < 1:
+        raise ConfigurationError(f"chunk_requests must be at least 1, got {chunk_requests}.")
     stats = run_stats if run_stats is not None else RunStats()
+    if chunks is not None and chunks.context is not None:
+        # a later chunk of the same load: the context (client, campaign list, changes seen) goes on
+        return _resources(chunks.context, webhook_spool)
     logging.getLogger("dlt").addFilter(JSON_AS_ARROW_TEXT_FILTER)  # adding the same filter twice is a no-op
     client = WoodpeckerClient(
         api_key,
@@ -111,7 +123,14 @@ def woodpecker_source(
         stats_max_age_hours=stats_max_age_hours,
         per_page=per_page,
     )
-    ctx = RunContext(client, options)
+    ctx = RunContext(client, options, chunks=chunks)
+    if chunks is not None:
+        chunks.context = ctx
+        chunks.min_requests = chunk_requests
+    return _resources(ctx, webhook_spool)
+
+
+def _resources(ctx: RunContext, webhook_spool: str | None) -> Sequence[DltResource]:
     return (
         campaigns(ctx),
         prospects(ctx),
@@ -139,6 +158,8 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
     v2 details are read for campaigns that are new or whose v1 row changed since the last run (a hash
     per campaign in resource state), and for all campaigns on reconcile runs.
     """
+    if ctx.chunks is not None and settings.CAMPAIGNS in ctx.chunks.finished:
+        return  # read by an earlier chunk of this load
     ctx.begin(settings.CAMPAIGNS)
     state = dlt.current.resource_state()
     known: MutableMapping[str, Any] = state.setdefault("details", {})
@@ -172,6 +193,8 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
         state["details_refreshed_at"] = answer.fetched_at
     # the list may have been read by another resource earlier in the run: its rows carry that fetch time
     record_full_scan(settings.CAMPAIGNS, answer.fetched_at, consistent=True)
+    if ctx.chunks is not None:
+        ctx.chunks.finished.add(settings.CAMPAIGNS)
 
 
 # -- prospects ----------------------------------------------------------------------------------------
@@ -181,9 +204,11 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
 def prospects(ctx: RunContext) -> Iterator[Any]:
     """Prospects: a full scan on the first and on reconcile runs, else the change streams."""
     ctx.begin(settings.PROSPECTS)
-    state = dlt.current.resource_state()
     fetch = ctx.fetcher(settings.PROSPECTS)
-    pages = prospect_pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key)
+    pages = ctx.pages(
+        settings.PROSPECTS,
+        lambda state: prospect_pages(ctx, state, fetch, settings.PROSPECTS, [{}], prospect_key),
+    )
     yield from typed_batches(ctx.client.stats, pages, settings.PROSPECTS)
 
 
@@ -197,10 +222,13 @@ def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
     Campaigns new since the last run are read in full; the others through the change streams.
     """
     ctx.begin(settings.CAMPAIGN_PROSPECTS)
-    state = dlt.current.resource_state()
     fetch = ctx.fetcher(settings.CAMPAIGN_PROSPECTS)
-    ids = ctx.campaign_ids(settings.CAMPAIGN_PROSPECTS)
-    pages = membership_pages(ctx, state, fetch, settings.CAMPAIGN_PROSPECTS, ids)
+    pages = ctx.pages(
+        settings.CAMPAIGN_PROSPECTS,
+        lambda state: membership_pages(
+            ctx, state, fetch, settings.CAMPAIGN_PROSPECTS, ctx.campaign_ids(settings.CAMPAIGN_PROSPECTS)
+        ),
+    )
     yield from typed_batches(ctx.client.stats, pages, settings.CAMPAIGN_PROSPECTS)
 
 
@@ -211,14 +239,24 @@ def campaign_prospects(ctx: RunContext) -> Iterator[Any]:
 def prospect_opens(ctx: RunContext) -> Iterator[list[Row]]:
     """Last open per (prospect, campaign) as observed each run: `activity=OPENED`, `diff=last_opened>`."""
     ctx.begin(settings.PROSPECT_OPENS)
-    yield from activity_rows(ctx, settings.PROSPECT_OPENS, "OPENED", "last_opened", membership_key)
+    yield from ctx.pages(
+        settings.PROSPECT_OPENS,
+        lambda state: activity_rows(
+            ctx, state, settings.PROSPECT_OPENS, "OPENED", "last_opened", membership_key
+        ),
+    )
 
 
 @dlt.resource(name=settings.PROSPECT_CLICKS, **merge_hints(tables.PROSPECT_CLICKS))
 def prospect_clicks(ctx: RunContext) -> Iterator[list[Row]]:
     """Last click per (prospect, campaign, url) seen each run: `activity=CLICKED`, `diff=last_clicked>`."""
     ctx.begin(settings.PROSPECT_CLICKS)
-    yield from activity_rows(ctx, settings.PROSPECT_CLICKS, "CLICKED", "last_clicked", click_key)
+    yield from ctx.pages(
+        settings.PROSPECT_CLICKS,
+        lambda state: activity_rows(
+            ctx, state, settings.PROSPECT_CLICKS, "CLICKED", "last_clicked", click_key
+        ),
+    )
 
 
 # -- campaign stats -----------------------------------------------------------------------------------
@@ -229,8 +267,11 @@ def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
     """Vendor statistics, one request per campaign (`campaign_list?id=<id>` → `stats`), snapshot per run.
 
     Fetched for campaigns that are new, changed, touched by membership/open/click changes in this run,
-    or whose last snapshot is older than `stats_max_age_hours`.
+    or whose last snapshot is older than `stats_max_age_hours`. In a chunked load they are read once,
+    in the chunk in which every other resource has finished.
     """
+    if ctx.chunks is not None and (ctx.chunks.paused or settings.CAMPAIGN_STATS in ctx.chunks.finished):
+        return
     ctx.begin(settings.CAMPAIGN_STATS)
     state = dlt.current.resource_state()
     captured: MutableMapping[str, Any] = state.setdefault("captured", {})
@@ -262,3 +303,5 @@ def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
         del captured[stale]
     for gone in ctx.stats_due() - set(ids):
         ctx.stats_read(gone)
+    if ctx.chunks is not None:
+        ctx.chunks.finished.add(settings.CAMPAIGN_STATS)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Hashable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 
 from . import settings
+from .chunks import LoadChunks, ResourceState
 from .client import Answer, WoodpeckerClient
 from .jsontext import dumps
 from .normalise import as_int, parse_timestamp, prospect_value
@@ -19,6 +20,8 @@ from .paging import FetchPage, PageSizes, Row, ScanResult
 from .progress import shortfall_text
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,13 @@ class RunContext:
 
     Resources run one after another in `fifo` mode, so a later resource sees what earlier ones recorded
     (e.g. `campaign_stats` sees the campaigns touched by membership changes). A source object reused for a
-    second run resets the context when a resource starts for the second time.
+    second run resets the context when a resource starts for the second time. In a chunked load
+    (`chunks`) one context serves every chunk of the load and is never reset.
     """
 
     client: WoodpeckerClient
     options: SourceOptions
+    chunks: LoadChunks | None = None
     run_started: datetime = field(default_factory=utc_now)
     changed_campaigns: set[int] = field(default_factory=set)
     touched_campaigns: set[int] = field(default_factory=set)
@@ -211,6 +216,8 @@ class RunContext:
         and records a shortfall anew if there still is one.
         """
         if resource in self._begun:
+            if self.chunks is not None:
+                return  # the next chunk of the same load
             self._begun.clear()
             self._campaigns = None
             self.changed_campaigns.clear()
@@ -246,6 +253,29 @@ class RunContext:
             return None
         bound = data_bound(result, previous)
         return min(resume, bound) if bound is not None else None
+
+    def pages(self, resource: str, make: Callable[[MutableMapping[str, Any]], Iterator[T]]) -> Iterator[T]:
+        """The items `resource` reads this run: all of them, or in a chunked load this chunk's share.
+
+        Args:
+            resource: The resource reading.
+            make: Starts the resource's stream given the state it keeps its cursors in.
+        """
+        if self.chunks is None:
+            return make(dlt.current.resource_state())
+        return self.chunks.items(resource, lambda: make(ResourceState(resource)))
+
+    def on_pause(self, resource: str, save: Callable[[], None] | None) -> None:
+        """In a chunked load, how `resource` writes its position to state when a chunk pauses it."""
+        if self.chunks is not None:
+            self.chunks.on_pause(resource, save)
+
+    def restore_shortfall(self, table: str, missing: int) -> None:
+        """Record again a shortfall that a killed load found before its last committed chunk."""
+        if missing > 0:
+            self.client.stats.add_shortfall(table, missing)
+            state = dlt.current.source_state()
+            state.setdefault("incomplete", {})[table] = shortfall_text(self.client.stats.shortfalls[table])
 
     def check_complete(self, table: str, result: ScanResult, params: Mapping[str, Any]) -> bool:
         """Compare what a scan read with the API's count; record a shortfall for the summary and status.

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from . import settings
 from .client import Answer
-from .normalise import format_diff_timestamp
+from .normalise import format_diff_timestamp, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,21 @@ class ScanResult:
         """Whether the final pass read as many rows as the API said match (True without a count)."""
         return self.promised is None or self.served >= self.promised
 
+    def to_state(self) -> dict[str, Any]:
+        """What a finished scan established, as a resource-state value (read back by `from_state`)."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+    @classmethod
+    def from_state(cls, value: Mapping[str, Any]) -> ScanResult:
+        """A result saved by `to_state` (datetimes may come back as ISO text)."""
+        result = cls()
+        for name in _RESULT_FIELDS:
+            item = value.get(name)
+            if name in _RESULT_TIMES:
+                item = _state_time(item)
+            setattr(result, name, item if item is not None else getattr(result, name))
+        return result
+
     def note_answer(self, answer: Answer) -> None:
         """Record the API time of an answer (the first one starts the scan)."""
         if self.started is None:
@@ -94,6 +112,73 @@ class ScanResult:
         """Record a data timestamp seen in a row."""
         if value is not None and (self.latest is None or value > self.latest):
             self.latest = value
+
+
+_RESULT_TIMES = ("started", "resume_from", "ended", "latest")
+_RESULT_FIELDS = ("consistent", *_RESULT_TIMES, "requests", "rows", "repairs", "served", "promised")
+
+
+def _state_time(value: Any) -> datetime | None:
+    """A datetime read back from dlt state (a datetime, or ISO text), or None."""
+    if value is None or value == "":
+        return None
+    return parse_timestamp(value)
+
+
+@dataclass
+class ResumePoint:
+    """Where an `AscendingScan` stopped between two pages goes on in a later process.
+
+    A chunked load commits the rows of the pages handed on so far with this point in resource state; a
+    load killed before the scan ended resumes it from here with a fresh `diff` window, not by page
+    number (rows may have moved while nothing ran).
+
+    Attributes:
+        at: The window to read on from: just below the highest value handed on (None: from the start).
+        restart: The window of the interrupted pass: read again from there when rows it had read
+            moved before the interruption (a row may then have slid past a committed page boundary).
+        started: API time of the scan's first answer (the scan keeps it across the interruption).
+        pass_start: API time the interrupted pass began (None: nothing to check, `at` is `restart`).
+        last_page: API time of the last page handed on: rows changed between `pass_start` and then
+            disturbed boundaries already committed.
+        latest: The newest data timestamp read so far.
+        repairs: Re-reads made so far.
+    """
+
+    at: datetime | None = None
+    restart: datetime | None = None
+    started: datetime | None = None
+    pass_start: datetime | None = None
+    last_page: datetime | None = None
+    latest: datetime | None = None
+    repairs: int = 0
+
+    def to_state(self) -> dict[str, Any]:
+        """The point as a resource-state value."""
+        return {
+            "at": self.at,
+            "restart": self.restart,
+            "started": self.started,
+            "pass_start": self.pass_start,
+            "last_page": self.last_page,
+            "latest": self.latest,
+            "repairs": self.repairs,
+        }
+
+    @classmethod
+    def from_state(cls, value: Any) -> ResumePoint | None:
+        """A point saved by `to_state`; None when `value` is not one."""
+        if not isinstance(value, Mapping):
+            return None
+        return cls(
+            at=_state_time(value.get("at")),
+            restart=_state_time(value.get("restart")),
+            started=_state_time(value.get("started")),
+            pass_start=_state_time(value.get("pass_start")),
+            last_page=_state_time(value.get("last_page")),
+            latest=_state_time(value.get("latest")),
+            repairs=int(value.get("repairs") or 0),
+        )
 
 
 class PageSizes:
@@ -139,40 +224,48 @@ def fitting_size(offset: int, served: int) -> int:
 
 
 class _NextPage:
-    """Reads pages, fetching a page known to come next in a background thread.
+    """Reads pages, fetching pages known to come next in a background thread, in order.
 
-    The request for page n+1 then runs while the caller parses, converts and stores page n; it is still
-    one request in flight, since the caller asks for nothing else until it has taken that page.
+    The requests for the next pages run while the caller parses, converts and stores the page before,
+    and go on while a chunked load commits its chunk (`chunks.py`); it is still one request in flight,
+    since one thread sends them one after another. A page asked for that is not the next one expected
+    cancels those not yet sent.
     """
 
     def __init__(self, fetch: FetchPage) -> None:
         self._fetch = fetch
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: tuple[dict[str, Any], Future[tuple[list[Row], Answer]]] | None = None
+        self._pending: deque[tuple[dict[str, Any], Future[tuple[list[Row], Answer]]]] = deque()
 
     def __enter__(self) -> _NextPage:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pending is not None:
-            self._pending[1].exception()  # let a request in flight finish; its answer is not needed
-            self._pending = None
+        self._drop()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
-    def prefetch(self, params: dict[str, Any]) -> None:
-        """Start reading `params`; the next `get` with the same params takes the answer."""
+    def _drop(self) -> None:
+        """Cancel the pages not yet requested; let a request in flight finish (its answer is not needed)."""
+        while self._pending:
+            _, future = self._pending.popleft()
+            if not future.cancel():
+                future.exception()
+
+    def prefetch(self, pages: list[dict[str, Any]]) -> None:
+        """Start reading `pages` (in order) unless already started; `get` takes their answers."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="woodpecker-next-page")
-        self._pending = (params, self._executor.submit(self._fetch, params))
+        started = [params for params, _ in self._pending]
+        for params in pages:
+            if params not in started:
+                self._pending.append((params, self._executor.submit(self._fetch, params)))
 
     def get(self, params: dict[str, Any]) -> tuple[list[Row], Answer]:
-        """The page for `params`: the prefetched one when it matches, else read now."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            if pending[0] == params:
-                return pending[1].result()
-            pending[1].exception()
+        """The page for `params`: the prefetched one when it is the next expected, else read now."""
+        if self._pending and self._pending[0][0] == params:
+            return self._pending.popleft()[1].result()
+        self._drop()
         return self._fetch(params)
 
 
@@ -224,6 +317,10 @@ class AscendingScan:
         sizes: Page size learned so far in the run (shared between scans); a private one when None.
         clock: A timestamp the rows of a page carry, ideally their newest (for `result.latest`); the
             page's highest `value` when None.
+        resume: Go on from where an interrupted scan of the same filters stopped (`checkpoint`). Its
+            first pass also looks for rows changed between the interrupted pass's start and its last
+            committed page; such a row may have made another slide past a committed boundary, so the
+            interrupted pass is then read again from its start (counted as a repair).
     """
 
     def __init__(
@@ -240,6 +337,7 @@ class AscendingScan:
         on_repair: Callable[[], None] | None = None,
         sizes: PageSizes | None = None,
         clock: PageTime | None = None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.fetch = fetch
         self.params = dict(params)
@@ -253,21 +351,88 @@ class AscendingScan:
         self.sizes = sizes if sizes is not None else PageSizes()
         self.clock = clock
         self.result = ScanResult()
-        self._known: dict[Hashable, datetime | None] = {}
+        self.resume = resume
+        self._known: dict[int, datetime | None] = {}
+        # The pass being read, its window and whether it is a tail read (for `checkpoint`).
+        self._now: tuple[_Pass, datetime | None, bool] | None = None
+        self._restart: datetime | None = since
+
+    def checkpoint(self) -> ResumePoint:
+        """Where this scan, stopped after the page it last handed on, goes on in a later process.
+
+        The position is the highest value of the pass in progress when nothing disturbed it so far;
+        otherwise (evidence of change, a flagged boundary, a tail read) the start of that pass.
+        """
+        if self._now is None:
+            return self.resume or ResumePoint(at=self.since, restart=self.since)
+        current, window, tail = self._now
+        restart, pass_start = window, current.start
+        if current.moved_range is not None:  # the first pass after an interruption: keep its check
+            restart = self._restart
+            pass_start = min(current.moved_range[0], pass_start) if pass_start else current.moved_range[0]
+        highest = current.page_last[-1]
+        current.settle()
+        disturbed = tail or current.flags or current.evidence or current.broken or current.moved
+        if disturbed or highest is None:
+            return ResumePoint(
+                at=restart,
+                restart=restart,
+                started=self.result.started,
+                latest=self.result.latest,
+                repairs=self.result.repairs,
+            )
+        return ResumePoint(
+            at=highest - ONE_SECOND,
+            restart=restart,
+            started=self.result.started,
+            pass_start=pass_start,
+            last_page=current.page_time[-1] if current.page_time else None,
+            latest=self.result.latest,
+            repairs=self.result.repairs,
+        )
 
     def __iter__(self) -> Iterator[Page]:
         window = self.since
+        check: tuple[datetime, datetime] | None = None
+        if self.resume is not None:
+            point = self.resume
+            window, self._restart = point.at, point.restart
+            self.result.started, self.result.latest = point.started, point.latest
+            self.result.repairs = point.repairs
+            if point.pass_start is not None and point.last_page is not None:
+                check = (_floor_second(point.pass_start), _floor_second(point.last_page) + ONE_SECOND)
         while True:
-            main = _Pass(known=dict(self._known))
+            main = _Pass(known=dict(self._known), moved_range=check, log=_KeyLog())
+            self._now = (main, window, False)
             yield from self._pass(window, main)
+            main.settle()
             self.result.served, self.result.promised = main.served, main.promised
             if main.broken:
                 self._give_up(None)
                 return
+            if check is not None:
+                check = None
+                if main.moved:
+                    # A row read before the interruption changed before its last committed page: rows
+                    # behind it may have slid past a committed boundary. Read the interrupted pass again.
+                    if self.result.repairs >= self.max_repairs:
+                        self._give_up(self._restart)
+                        return
+                    self.result.repairs += 1
+                    if self.on_repair is not None:
+                        self.on_repair()
+                    window = self._restart
+                    logger.info(
+                        "Rows moved before a resumed scan of %s; re-reading from %s",
+                        self.params or "all rows",
+                        window.isoformat() if window else "the start",
+                    )
+                    continue
             flags = list(main.flags)
             tail: _Pass | None = None
             if main.evidence and main.pages > 1 and main.start is not None:
                 tail = _Pass()
+                self._now = (main, window, True)
                 yield from self._pass(main.start - ONE_SECOND, tail)
                 flags.extend(self._tail_flags(main, tail))
             boundaries = [b for b in flags if 1 <= b < main.pages]
@@ -278,9 +443,11 @@ class AscendingScan:
                 self.result.resume_from = self.result.started
                 return
             # Only a repair pass reads what this one saw; a finished scan never copies it.
+            # Later passes compare only rows changed since this pass began (see `_KeyLog.recent`).
             if tail is not None:
                 self._known.update((k, v) for k, (_, v) in tail.first.items())
-            self._known.update((k, v) for k, (_, v) in main.first.items())
+            if main.start is not None and main.log is not None:
+                self._known.update(main.log.recent(main.start))
             first = min(boundaries)
             restart = main.page_last[first] if first else window
             if self.result.repairs >= self.max_repairs:
@@ -311,12 +478,13 @@ class AscendingScan:
         if tail.broken or tail.flags:
             return [1]
         flags: list[int] = []
+        reads = main.log.first_reads(list(tail.first)) if main.log is not None else {}
         for key, (_, value) in tail.first.items():
             if key in main.known and main.known[key] == value:
                 continue  # already read with this value by an earlier pass
             changed_after = _boundary_before(value, main.page_time) if value is not None else 1
-            read = main.first.get(key)
-            if read is not None and read[1] != value:
+            read = reads.get(key)
+            if read is not None and read[1] != _micros(value):
                 flags.append(max(read[0], changed_after))  # read, then changed: it left a gap
             else:
                 flags.append(changed_after)  # changed or added before being read: may hide a deletion
@@ -355,10 +523,16 @@ class AscendingScan:
                     state.flags.append(1)
             highest = state.page_last[-1]
             new_keys = 0
+            log = state.log
+            idents: list[int] = []
+            micros: list[int] = []
             for row in rows:
-                key = self.key(row)
+                key = _ident(self.key(row))
                 value = self.value(row)
-                if key in state.first:
+                if log is not None:
+                    idents.append(key)
+                    micros.append(_micros(value))
+                elif key in state.first:
                     state.evidence = True
                 else:
                     state.first[key] = (page_no, value)
@@ -366,8 +540,14 @@ class AscendingScan:
                 if value is not None:
                     if value >= state.start and state.known.get(key, _UNSEEN) != value:
                         state.evidence = True
+                    if state.moved_range is not None and state.moved_range[0] <= value < state.moved_range[1]:
+                        state.moved = True
                     if highest is None or value > highest:
                         highest = value
+            if log is not None:
+                log.add(page_no, idents, micros)
+                if total is None:  # without a count, a page of keys all read before ends the pass
+                    new_keys = log.new_keys(idents)
             state.page_last.append(highest)
             self.result.note_time(self.clock(rows) if self.clock is not None else highest)
             if total is not None:
@@ -379,8 +559,13 @@ class AscendingScan:
             offset += len(rows)
             state.served, state.promised = offset, total
             if self._continues(rows, asked, total, offset, page_no, max_total):
-                # Certain to be the next request: ask for it while the caller works on this page.
-                reader.prefetch({**params, "page": offset // size + 1, "per_page": size})
+                # Certain to be the next requests while the count holds: ask for them while the caller
+                # works on this page (and, in a chunked load, commits its chunk).
+                assert total is not None
+                ahead = min(settings.PREFETCH_PAGES, math.ceil((total - offset) / size))
+                reader.prefetch(
+                    [{**params, "page": offset // size + 1 + j, "per_page": size} for j in range(ahead)]
+                )
             yield Page(rows, answer)
             if not rows:
                 if total is not None and offset < total and page_no > 1:
@@ -428,15 +613,25 @@ class _Pass:
 
     pages: int = 0
     start: datetime | None = None
-    first: dict[Hashable, tuple[int, datetime | None]] = field(default_factory=dict)
+    first: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
     page_last: list[datetime | None] = field(default_factory=lambda: [None])
     page_time: list[datetime] = field(default_factory=list)
     flags: list[int] = field(default_factory=list)
     evidence: bool = False
     broken: bool = False
-    known: dict[Hashable, datetime | None] = field(default_factory=dict)
+    known: dict[int, datetime | None] = field(default_factory=dict)
     served: int = 0
     promised: int | None = None
+    # A resumed scan's first pass: rows changed in [start, last committed page) of the interrupted pass.
+    moved_range: tuple[datetime, datetime] | None = None
+    moved: bool = False
+    # A main pass keeps what it read in this compact log instead of `first` (a tail read keeps `first`).
+    log: _KeyLog | None = None
+
+    def settle(self) -> None:
+        """Add the evidence only the whole log shows: a key read twice in the pass."""
+        if self.log is not None and not self.evidence and self.log.repeated():
+            self.evidence = True
 
     @property
     def complete(self) -> bool:
@@ -445,6 +640,109 @@ class _Pass:
 
 
 _UNSEEN = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_VALUE = -(2**63)
+_INT64 = (-(2**63), 2**63)
+
+
+def _micros(value: datetime | None) -> int:
+    """A row's value as microseconds since the epoch (`_NO_VALUE` for None)."""
+    return _NO_VALUE if value is None else (value - _EPOCH) // _MICROSECOND
+
+
+def _ident(key: Hashable) -> int:
+    """A row's key as one 64-bit integer: exact for an id and for a pair of ids, else its hash.
+
+    Prospect keys are ids and membership keys (campaign id, prospect id) pairs, which pack exactly; other
+    keys (clicks name their URL) are hashed: two keys sharing a hash look like one key read twice, which
+    costs a repair, never a row (the pass reads again).
+    """
+    if type(key) is int and _INT64[0] <= key < _INT64[1]:
+        return key
+    if (
+        type(key) is tuple
+        and len(key) == 2
+        and type(key[0]) is int
+        and type(key[1]) is int
+        and 0 <= key[0] < 2**31
+        and 0 <= key[1] < 2**32
+    ):
+        return (key[0] << 32) | key[1]
+    return hash(key)
+
+
+class _KeyLog:
+    """Every key a pass read, with the page it was first read on and its value: 16 bytes per row.
+
+    A dictionary of keys cost about 170 bytes per row, so the memory of a scan grew with the account;
+    the log keeps one pair of 64-bit arrays per page and answers the few questions a pass asks at its end.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+        self._pages: list[int] = []
+        self._seen: set[int] | None = None
+        self._merged: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, page_no: int, keys: list[int], values: list[int]) -> None:
+        """Record the keys and values of one page."""
+        if keys:
+            self._keys.append(np.array(keys, dtype=np.int64))
+            self._values.append(np.array(values, dtype=np.int64))
+            self._pages.append(page_no)
+            self._merged = None
+
+    def new_keys(self, keys: list[int]) -> int:
+        """Keys of the page just added that no earlier page had (kept only for servers without a count)."""
+        if self._seen is None:
+            self._seen = {int(k) for part in self._keys[:-1] for k in part}
+        fresh = {k for k in keys if k not in self._seen}
+        self._seen.update(fresh)
+        return len(fresh)
+
+    def _first(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unique keys (sorted), the page of their first read and the value then."""
+        if self._merged is None:
+            if not self._keys:
+                empty = np.zeros(0, dtype=np.int64)
+                self._merged = (empty, empty, empty)
+            else:
+                keys = np.concatenate(self._keys)
+                values = np.concatenate(self._values)
+                pages = np.repeat(np.array(self._pages, dtype=np.int64), [len(k) for k in self._keys])
+                unique, index = np.unique(keys, return_index=True)  # index: the first occurrence
+                self._merged = (unique, pages[index], values[index])
+        return self._merged
+
+    def repeated(self) -> bool:
+        """Whether some key was read more than once."""
+        return len(self._first()[0]) < sum(len(k) for k in self._keys)
+
+    def first_reads(self, keys: list[int]) -> dict[int, tuple[int, int]]:
+        """For each of `keys` read by the pass: the page it was first read on and its value then."""
+        unique, pages, values = self._first()
+        if not keys or not len(unique):
+            return {}
+        wanted = np.array(keys, dtype=np.int64)
+        at = np.minimum(np.searchsorted(unique, wanted), len(unique) - 1)
+        found = unique[at] == wanted
+        return {
+            int(k): (int(pages[i]), int(values[i])) for k, i, f in zip(wanted, at, found, strict=True) if f
+        }
+
+    def recent(self, start: datetime) -> dict[int, datetime | None]:
+        """Keys first read with a value not older than `start`, with that value.
+
+        A later pass only compares rows whose value is not older than its own start (later than this
+        pass's), so the keys left out could never compare equal.
+        """
+        unique, _, values = self._first()
+        mask = values >= _micros(start)
+        return {
+            int(k): _EPOCH + int(v) * _MICROSECOND for k, v in zip(unique[mask], values[mask], strict=True)
+        }
 
 
 class RecentScan:

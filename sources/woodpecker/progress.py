@@ -33,6 +33,8 @@ class RunStats:
         clock_ahead_s: Most seconds a data timestamp was ahead of the API's clock (`Date` header, or
             the local clock without one); 0 when none was.
         notes: Warnings for the run summary (each said once), e.g. a table much smaller than last time.
+        chunks: Pipeline runs the load committed its rows in (0: not a chunked load).
+        resumed: Tables whose full scan went on from the position a killed load had committed.
         started: `time.monotonic()` when the object was created.
     """
 
@@ -47,6 +49,8 @@ class RunStats:
     shortfalls: dict[str, int] = field(default_factory=dict)
     clock_ahead_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    chunks: int = 0
+    resumed: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

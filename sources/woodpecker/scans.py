@@ -10,12 +10,11 @@ it could not repair. docs/source.md describes the rules.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, MutableMapping, Sequence
+import logging
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-import dlt
 
 from .helpers import (
     RunContext,
@@ -31,7 +30,19 @@ from .helpers import (
     utc_now,
 )
 from .normalise import normalise_click, normalise_open, prospect_value
-from .paging import AscendingScan, FetchPage, KeyOf, Page, RecentScan, Row, ScanResult, ValueOf
+from .paging import (
+    AscendingScan,
+    FetchPage,
+    KeyOf,
+    Page,
+    RecentScan,
+    ResumePoint,
+    Row,
+    ScanResult,
+    ValueOf,
+)
+
+logger = logging.getLogger(__name__)
 
 # Cursor names kept in resource state (aware UTC datetimes).
 UPDATED = "updated"
@@ -39,6 +50,8 @@ LAST_CONTACTED = "last_contacted"
 LAST_REPLIED = "last_replied"
 BOUNCED = "bounced"
 CHANGE_CURSORS = (UPDATED, LAST_CONTACTED, LAST_REPLIED, BOUNCED)
+# Resource-state key of the position a chunked load committed inside a series of scans.
+SCAN_POSITION = "scan"
 
 
 def ascending_scan(
@@ -48,6 +61,7 @@ def ascending_scan(
     sort_field: str,
     key: KeyOf,
     since: datetime | None,
+    resume: ResumePoint | None = None,
 ) -> AscendingScan:
     """A scan of one filter set, ascending by `sort_field`, with the run's page size and repair counter.
 
@@ -58,6 +72,7 @@ def ascending_scan(
         sort_field: The time field the scan sorts and windows by (`updated`, `last_opened`, ...).
         key: Identity of a row.
         since: Lower end of the `diff` window (None: every row).
+        resume: Where an interrupted scan of the same filters stopped (see `AscendingScan`).
 
     Returns:
         The scan, not yet started.
@@ -73,7 +88,21 @@ def ascending_scan(
         on_repair=ctx.client.stats.add_repair,
         sizes=ctx.sizes,
         clock=page_time,
+        resume=resume,
     )
+
+
+def _saved_position(
+    state: MutableMapping[str, Any], kind: str, series: list[Any]
+) -> Mapping[str, Any] | None:
+    """The position a chunked load committed inside this very series of scans (None: start afresh).
+
+    A series whose filter sets differ (campaigns added or removed since) starts again from its start.
+    """
+    saved = state.get(SCAN_POSITION)
+    if isinstance(saved, Mapping) and saved.get("kind") == kind and saved.get("series") == series:
+        return saved
+    return None
 
 
 def prospect_pages(
@@ -100,11 +129,14 @@ def prospect_pages(
         Pages of raw rows.
     """
     if not (force_full or ctx.full_scan_due(table, state.get(UPDATED) is not None)):
+        state.pop(SCAN_POSITION, None)
         yield from _change_stream_pages(ctx, state, fetch, table, param_sets, key)
         return
-    started_at = utc_now()
     outcome = FullScan()
-    yield from _full_scan(ctx, fetch, table, param_sets, key, outcome, as_datetime(state.get(UPDATED)))
+    yield from _full_scan(
+        ctx, state, fetch, table, param_sets, key, outcome, as_datetime(state.get(UPDATED)), "full"
+    )
+    started_at = outcome.started_at
     if not param_sets:
         return
     # An unsettled scan resumes `updated` where it could not repair; activity restarts at its start.
@@ -146,7 +178,9 @@ def membership_pages(
         new_campaigns = FullScan()
         new_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(new_ids)]
         previous = as_datetime(state.get(UPDATED))
-        yield from _full_scan(ctx, fetch, table, new_params, membership_key, new_campaigns, previous)
+        yield from _full_scan(
+            ctx, state, fetch, table, new_params, membership_key, new_campaigns, previous, "new_campaigns"
+        )
         old_params = [{"campaigns_id": join_ids(chunk)} for chunk in chunk_ids(old_ids)]
         if old_params:
             yield from _change_stream_pages(
@@ -179,6 +213,8 @@ class FullScan:
         rows: Rows read over all scans (re-reads included).
         counted: Whether every scan's answers carried `X-Total-Count`.
         complete: Every scan read as many rows as the API counted.
+        missing: Rows the API counted that the scans could not read.
+        started_at: Local UTC time the first scan began (kept when a killed load resumes the series).
     """
 
     consistent: bool = True
@@ -189,29 +225,99 @@ class FullScan:
     rows: int = 0
     counted: bool = True
     complete: bool = True
+    missing: int = 0
+    started_at: datetime = field(default_factory=utc_now)
+
+    def to_state(self) -> dict[str, Any]:
+        """What the scans finished so far established, as a resource-state value."""
+        return {
+            "consistent": self.consistent,
+            "resumes": list(self.resumes),
+            "cursors": list(self.cursors),
+            "starts": list(self.starts),
+            "bounced": _key_list(self.bounced),
+            "rows": self.rows,
+            "counted": self.counted,
+            "complete": self.complete,
+            "missing": self.missing,
+            "started_at": self.started_at,
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take back what `to_state` saved."""
+        self.consistent = bool(saved.get("consistent"))
+        self.resumes = [as_datetime(v) for v in saved.get("resumes") or []]
+        self.cursors = [as_datetime(v) for v in saved.get("cursors") or []]
+        self.starts = [as_datetime(v) for v in saved.get("starts") or []]
+        self.bounced = {_hashable(k) for k in saved.get("bounced") or []}
+        self.rows = int(saved.get("rows") or 0)
+        self.counted = bool(saved.get("counted"))
+        self.complete = bool(saved.get("complete"))
+        self.missing = int(saved.get("missing") or 0)
+        self.started_at = as_datetime(saved.get("started_at")) or self.started_at
+
+
+def _note_resumed(ctx: RunContext, table: str) -> None:
+    """Say in the run summary that `table`'s scan went on from a killed load's last committed chunk."""
+    ctx.client.stats.resumed.append(table)
+    ctx.client.stats.add_note(f"{table}: resumed the scan an interrupted load had committed in part")
+    logger.info("%s: resuming the scan a previous load committed part of", table)
 
 
 def _full_scan(
     ctx: RunContext,
+    state: MutableMapping[str, Any],
     fetch: FetchPage,
     table: str,
     param_sets: list[dict[str, Any]],
     key: KeyOf,
     outcome: FullScan,
     previous: datetime | None,
+    kind: str,
 ) -> Iterator[Page]:
     """Every row of each filter set, ascending by `updated`; results are recorded in `outcome`.
 
     Each scan is checked against the API's count (`RunContext.check_complete`); `previous` (the
     `updated` cursor before this run) bounds the next cursors together with the data read.
+
+    In a chunked load, a chunk that pauses the series writes its position to `state` (which filter
+    set, where in its scan, what the finished scans established); a later load goes on from there
+    when the series is the same (`kind` and filter sets). The position is removed when the series ends.
     """
-    for params in param_sets:
-        scan = ascending_scan(ctx, fetch, params, UPDATED, key, since=None)
+    saved = _saved_position(state, kind, param_sets)
+    first, point = 0, None
+    if saved is not None:
+        outcome.restore(saved.get("outcome") or {})
+        first, point = int(saved.get("index") or 0), ResumePoint.from_state(saved.get("at"))
+        ctx.restore_shortfall(table, outcome.missing)
+        _note_resumed(ctx, table)
+    current: list[Any] = [first, None]  # the filter set being read and its scan
+
+    def save() -> None:
+        scan: AscendingScan | None = current[1]
+        at = scan.checkpoint() if scan is not None else point
+        state[SCAN_POSITION] = {
+            "kind": kind,
+            "series": param_sets,
+            "index": current[0],
+            "outcome": outcome.to_state(),
+            "at": at.to_state() if at is not None else None,
+        }
+
+    ctx.on_pause(table, save)
+    for index in range(first, len(param_sets)):
+        params = param_sets[index]
+        scan = ascending_scan(
+            ctx, fetch, params, UPDATED, key, since=None, resume=point if index == first else None
+        )
+        current[:] = [index, scan]
         # Only rows of campaign lists name a campaign whose statistics the change concerns.
         pages = _touching(ctx, scan, scan.value, None) if "campaigns_id" in params else scan
         yield from _collect_bounced(pages, key, outcome.bounced, ctx.options.lookback)
         result = scan.result
         complete = ctx.check_complete(table, result, params)
+        if not complete and result.promised is not None:
+            outcome.missing += result.promised - result.served
         outcome.complete = outcome.complete and complete
         outcome.consistent = outcome.consistent and result.consistent and complete
         outcome.resumes.append(result.resume_from)
@@ -219,6 +325,9 @@ def _full_scan(
         outcome.starts.append(ctx.cursor_after(result, result.started, previous))
         outcome.rows += result.rows
         outcome.counted = outcome.counted and result.promised is not None
+        current[:] = [index + 1, None]
+    ctx.on_pause(table, None)  # the series is over: a later pause (change streams) saves nothing
+    state.pop(SCAN_POSITION, None)
 
 
 def _check_size(ctx: RunContext, table: str, outcome: FullScan) -> None:
@@ -379,15 +488,22 @@ def _state_part(value: Any) -> Any:
 
 
 def activity_rows(
-    ctx: RunContext, table: str, activity: str, sort_field: str, key: KeyOf
+    ctx: RunContext,
+    state: MutableMapping[str, Any],
+    table: str,
+    activity: str,
+    sort_field: str,
+    key: KeyOf,
 ) -> Iterator[list[Row]]:
     """Open or click rows of every listed campaign, with the `sort_field` cursor in resource state.
 
     Campaigns not read before are read in full; the others from (cursor − lag). Campaigns whose rows
-    are newer than the previous cursor are recorded for `campaign_stats`.
+    are newer than the previous cursor are recorded for `campaign_stats`. In a chunked load a paused
+    series of scans saves its position as `_full_scan` does, and a later load goes on from there.
 
     Args:
         ctx: The run's shared context.
+        state: The resource's state, where the cursor is kept.
         table: The table loaded (`prospect_opens` or `prospect_clicks`).
         activity: `OPENED` or `CLICKED`.
         sort_field: The API's time field of the activity and the cursor's name (`last_opened`, ...).
@@ -396,7 +512,6 @@ def activity_rows(
     Yields:
         Normalised rows, one list per page.
     """
-    state = dlt.current.resource_state()
     fetch = ctx.fetcher(table)
     ids = ctx.campaign_ids(table)
     known = set(state.get("campaign_ids") or [])
@@ -408,25 +523,59 @@ def activity_rows(
         (None, [i for i in ids if i not in known]),
         (since, [i for i in ids if i in known]),
     )
+    series = [
+        (window, {"activity": activity, "campaigns_id": join_ids(chunk)})
+        for window, group in groups
+        for chunk in chunk_ids(group)
+    ]
+    described = [[window, params] for window, params in series]
     normalise = normalise_open if activity == "OPENED" else normalise_click
     column = "opened_at" if activity == "OPENED" else "clicked_at"
     results: list[ScanResult] = []
-    complete = True
-    for window, group in groups:
-        for chunk in chunk_ids(group):
-            params = {"activity": activity, "campaigns_id": join_ids(chunk)}
-            scan = ascending_scan(ctx, fetch, params, sort_field, key, since=window)
-            for page in scan:
-                rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]
-                if rows:
-                    fresh = (
-                        rows if window is None or cursor is None else [r for r in rows if r[column] >= cursor]
-                    )
-                    ctx.touch(row["campaign_id"] for row in fresh)
-                    ctx.client.stats.add_rows(table, len(rows))
-                    yield rows
-            complete = ctx.check_complete(table, scan.result, {"activity": activity}) and complete
-            results.append(scan.result)
+    complete, missing, first, point = True, 0, 0, None
+    saved = _saved_position(state, "activity", described)
+    if saved is not None:
+        results = [ScanResult.from_state(r) for r in saved.get("results") or []]
+        complete, missing = bool(saved.get("complete")), int(saved.get("missing") or 0)
+        first, point = int(saved.get("index") or 0), ResumePoint.from_state(saved.get("at"))
+        ctx.restore_shortfall(table, missing)
+        _note_resumed(ctx, table)
+    current: list[Any] = [first, None]
+
+    def save() -> None:
+        scan: AscendingScan | None = current[1]
+        at = scan.checkpoint() if scan is not None else point
+        state[SCAN_POSITION] = {
+            "kind": "activity",
+            "series": described,
+            "index": current[0],
+            "results": [r.to_state() for r in results],
+            "complete": complete,
+            "missing": missing,
+            "at": at.to_state() if at is not None else None,
+        }
+
+    ctx.on_pause(table, save)
+    for index in range(first, len(series)):
+        window, params = series[index]
+        resume = point if index == first else None
+        scan = ascending_scan(ctx, fetch, params, sort_field, key, since=window, resume=resume)
+        current[:] = [index, scan]
+        for page in scan:
+            rows = [r for r in (normalise(raw, page.answer.fetched_at) for raw in page.rows) if r]
+            if rows:
+                fresh = rows if window is None or cursor is None else [r for r in rows if r[column] >= cursor]
+                ctx.touch(row["campaign_id"] for row in fresh)
+                ctx.client.stats.add_rows(table, len(rows))
+                yield rows
+        done = ctx.check_complete(table, scan.result, {"activity": activity})
+        if not done and scan.result.promised is not None:
+            missing += scan.result.promised - scan.result.served
+        complete = done and complete
+        results.append(scan.result)
+        current[:] = [index + 1, None]
+    ctx.on_pause(table, None)
+    state.pop(SCAN_POSITION, None)
     resumes = [r.resume_from for r in results]
     if resumes:
         if not complete:

@@ -31,6 +31,15 @@ DEFAULT_BACKOFF_FACTOR = 1.0
 # Longest single wait between two attempts; the exponential series 1, 2, 4 … 64 s stays below it.
 MAX_RETRY_DELAY_S = 120.0
 
+# Chunked loads (`chunks.py`): a chunk makes at least this many requests, or up to this share of the
+# requests the load made before it, before its rows and positions are committed.
+DEFAULT_CHUNK_REQUESTS = 100
+CHUNK_SHARE = 0.1
+
+# Pages of a scan requested ahead of the one being processed (one request in flight, in order), while
+# the count says they will be read: API latency overlaps conversion, and a chunked load's commits.
+PREFETCH_PAGES = 8
+
 # Rows per Arrow table handed to dlt: dlt's fixed cost per item (schema merge) is paid once per batch.
 ARROW_BATCH_ROWS = 10_000
 
