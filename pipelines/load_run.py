@@ -34,7 +34,7 @@ from .exit_codes import CliError, ExitCode
 from .lake import build_lake_models, is_lake
 from .load_options import LoadOptions
 from .lock import pipeline_lock, wait_for_duckdb_file
-from .marts_state import mark_current, mark_stale
+from .marts_state import inputs_fingerprint, keep_current, mark_current, mark_stale, read_marts_state
 from .steps import StepAnnouncer
 
 
@@ -51,6 +51,8 @@ class LoadResult:
     reconciled: dict[str, int]
     models: BuildReport | None
     stats: RunStats
+    # True when the marts were current and the load changed nothing they read, so they were not rebuilt.
+    models_unchanged: bool = False
 
     @property
     def incomplete(self) -> dict[str, str]:
@@ -140,6 +142,12 @@ def run_load(
         # (The column layout's marts live in other datasets and are not tracked.)
         track = options.account_id is None
         reason = _stale_reason(options)
+        # Marts current before this load, and what they were built from: kept as they are when the load
+        # changes nothing the models read.
+        marts_before = read_marts_state(pipeline) if track and options.transform else None
+        inputs_before = None
+        if marts_before is not None and not marts_before.stale and not options.full_refresh:
+            inputs_before = inputs_fingerprint(pipeline)
         pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
         build_source(options, stats)  # refuses unknown resources before anything runs
         gate = load_gate if load_gate is not None else nullcontext()
@@ -168,7 +176,14 @@ def run_load(
                 scope = {ACCOUNT_ID: options.account_id} if options.account_id is not None else None
                 reconciled = apply_reconciliation(pipeline, scope)
             models = None
-            if options.transform:
+            unchanged = (
+                inputs_before is not None
+                and not finished_pending
+                and inputs_fingerprint(pipeline) == inputs_before
+            )
+            if unchanged and marts_before is not None:
+                keep_current(pipeline, marts_before)
+            elif options.transform:
                 say("Building engagement tables")
                 models = build_engagement_models(pipeline, options.duckdb_path)
     return LoadResult(
@@ -181,6 +196,7 @@ def run_load(
         reconciled=reconciled,
         models=models,
         stats=stats,
+        models_unchanged=unchanged,
     )
 
 

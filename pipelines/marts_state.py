@@ -20,8 +20,11 @@ from typing import Any
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
+from sources.woodpecker import settings
 from transforms.connection import client_dialect
-from transforms.information_schema import dataset_tables
+from transforms.information_schema import dataset_columns, dataset_tables
+from transforms.layout import SOURCES
+from transforms.quoting import quote
 
 from .lake import is_lake
 
@@ -93,6 +96,46 @@ def mark_current(pipeline: dlt.Pipeline) -> None:
         return
     with pipeline.sql_client() as client:
         _write(client, False, "", datetime.now(UTC))
+
+
+def keep_current(pipeline: dlt.Pipeline, previous: MartsState) -> None:
+    """Record that the marts still match the raw tables: a load changed no raw row since their last build."""
+    if not _tracked(pipeline):
+        return
+    with pipeline.sql_client() as client:
+        _write(client, False, "", previous.built_at)
+
+
+# Dialects whose SQL can fingerprint a table's content cheaply (`hash` over a row, summed exactly).
+FINGERPRINT_DIALECTS = ("duckdb",)
+
+
+def inputs_fingerprint(pipeline: dlt.Pipeline) -> tuple[tuple[str, int, int], ...] | None:
+    """A fingerprint of everything the models read: per raw table, its rows and the sum of their hashes.
+
+    Only the columns of the models' contract count, without `_fetched_at`: a row fetched again unchanged
+    leaves the fingerprint as it was (in the tracked dataset layout a table holds one row per key, so
+    the fetch time orders nothing). None where the destination's dialect cannot compute it; the caller
+    then rebuilds the marts as always.
+    """
+    if not _tracked(pipeline):
+        return None
+    with pipeline.sql_client() as client:
+        dialect = client_dialect(client)
+        if dialect not in FINGERPRINT_DIALECTS or not client.has_dataset():
+            return None
+        existing = dataset_columns(client.execute_sql, client.dataset_name, dialect)
+        parts = []
+        for table, contract in sorted(SOURCES.items()):
+            columns = [c for c in contract if c in existing.get(table, ()) and c != settings.FETCHED_AT]
+            if not columns:
+                continue
+            row = ", ".join(quote(c) for c in columns)
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(f"SELECT COUNT(*), SUM(CAST(hash({row}) AS HUGEINT)) FROM {name}")
+            count, total = rows[0] if rows else (0, 0)
+            parts.append((table, int(count or 0), int(total or 0)))
+        return tuple(parts)
 
 
 def read_marts_state(pipeline: dlt.Pipeline) -> MartsState | None:

@@ -157,6 +157,8 @@ def summary(options: LoadOptions, result: LoadResult, totals: Mapping[str, int])
         out.append("  marked deleted: " + ", ".join(f"{t} {_fmt(n)}" for t, n in flagged.items()))
     if result.models is not None:
         out.append(f"  engagement tables: {models_line(result.models)}")
+    elif result.models_unchanged:
+        out.append("  engagement tables: unchanged (the load changed nothing they read)")
     out.append(query_hint(options, "campaign_performance" if result.models is not None else "prospects"))
     return "\n".join(out)
 
@@ -176,11 +178,19 @@ def summary_record(options: LoadOptions, result: LoadResult, totals: Mapping[str
         "unparsed_values": dict(result.stats.unparsed),
         "rejected_records": dict(result.stats.rejected),
         "marked_deleted": dict(result.reconciled),
+        "engagement_tables": _engagement_tables(result),
         "outcome": "incomplete" if result.incomplete else "complete",
         "incomplete": result.incomplete,
         "notes": _notes(result.stats),
         "clock_ahead_s": round(result.stats.clock_ahead_s, 3),
     }
+
+
+def _engagement_tables(result: LoadResult) -> str:
+    """`rebuilt`, `unchanged` (current, and the load changed nothing they read) or `not built`."""
+    if result.models is not None:
+        return "rebuilt"
+    return "unchanged" if result.models_unchanged else "not built"
 
 
 def _notes(stats: RunStats) -> list[str]:

@@ -1,0 +1,76 @@
+"""A load that changes nothing the models read keeps the engagement tables as built, without a rebuild.
+
+A quiet account still gets rows fetched again (the campaign list, the overlap behind each cursor), but
+their content is the same; the models read the raw tables alone, so the marts still match and `load`
+keeps them current instead of spending a rebuild. The first load after a change rebuilds them, and they
+equal the raw tables and the simulator's truth again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.exit_codes import ExitCode
+
+from .common import NAME, Size, dest_args, load_args, run_cli, start_simulator
+
+
+def _marts(db: Path) -> tuple[int, datetime]:
+    """(rows of the prospect_engagement mart, when the marts were last built)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        mart = con.sql("SELECT COUNT(*) FROM woodpecker.prospect_engagement").fetchone()
+        built = con.sql("SELECT built_at FROM woodpecker._woodpecker_marts WHERE NOT stale").fetchone()
+    assert mart is not None and built is not None, "the marts are recorded current"
+    return int(mart[0]), built[0]
+
+
+def _summary(workdir: Path, name: str) -> dict[str, object]:
+    return dict(json.loads((workdir / name).read_text(encoding="utf-8")))
+
+
+def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(size: Size, tmp_path: Path) -> None:
+    sim = start_simulator(23, replace(size, prospects=200), auto_bumps_updated=False)
+    db = tmp_path / f"{NAME}.duckdb"
+    try:
+        first = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "first.json")))
+        assert first.code == ExitCode.OK, first.err
+        assert _summary(tmp_path, "first.json")["engagement_tables"] == "rebuilt"
+        rows, built = _marts(db)
+        assert rows == len(sim.truth().prospects)
+
+        again = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "again.json")))
+        assert again.code == ExitCode.OK, again.err
+        summary = _summary(tmp_path, "again.json")
+        assert any(summary["rows_loaded"].values()), "rows fetched again, unchanged"  # type: ignore[union-attr]
+        assert summary["engagement_tables"] == "unchanged", summary
+        assert "engagement tables: unchanged" in again.out, again.out
+        assert _marts(db) == (rows, built), "not rebuilt, and still recorded current"
+        status = run_cli(["status", *dest_args(tmp_path)])
+        assert "engagement tables: current" in status.out, status.out
+
+        sim.account.add_prospects(7)
+        changed = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "changed.json")))
+        assert changed.code == ExitCode.OK, changed.err
+        assert _summary(tmp_path, "changed.json")["engagement_tables"] == "rebuilt"
+        rows_after, built_after = _marts(db)
+        assert rows_after == len(sim.truth().prospects) == rows + 7
+        assert built_after > built
+
+        # One field a mart shows changes, and nothing else: the row count stays, the content does not.
+        pid = int(sim.truth().prospects.id.iloc[0])
+        sim.account.edit_prospect(pid, company="Fingerprint Probe Ltd")
+        edited = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "edited.json")))
+        assert edited.code == ExitCode.OK, edited.err
+        assert _summary(tmp_path, "edited.json")["engagement_tables"] == "rebuilt"
+        with duckdb.connect(str(db), read_only=True) as con:
+            shown = con.sql(
+                f"SELECT company FROM woodpecker.prospect_engagement WHERE prospect_id = {pid}"
+            ).fetchone()
+        assert shown == ("Fingerprint Probe Ltd",)
+    finally:
+        sim.stop()
