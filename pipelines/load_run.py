@@ -34,7 +34,14 @@ from .exit_codes import CliError, ExitCode
 from .lake import build_lake_models, is_lake
 from .load_options import LoadOptions
 from .lock import pipeline_lock, wait_for_duckdb_file
-from .marts_state import inputs_fingerprint, keep_current, mark_current, mark_stale, read_marts_state
+from .marts_state import (
+    built_current,
+    inputs_fingerprint,
+    keep_current,
+    mark_current,
+    mark_stale,
+    read_marts_state,
+)
 from .steps import StepAnnouncer
 
 
@@ -146,7 +153,7 @@ def run_load(
         # changes nothing the models read.
         marts_before = read_marts_state(pipeline) if track and options.transform else None
         inputs_before = None
-        if marts_before is not None and not marts_before.stale and not options.full_refresh:
+        if marts_before is not None and built_current(marts_before) and not options.full_refresh:
             inputs_before = inputs_fingerprint(pipeline)
         pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
         build_source(options, stats)  # refuses unknown resources before anything runs

@@ -13,13 +13,17 @@ their marts in a separate DuckDB file and are not tracked here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
+import transforms
 from sources.woodpecker import settings
 from transforms.connection import client_dialect
 from transforms.information_schema import dataset_columns, dataset_tables
@@ -31,7 +35,7 @@ from .lake import is_lake
 TABLE = "_woodpecker_marts"
 COLUMNS = (
     "stale BOOLEAN, reason VARCHAR(1000), changed_at TIMESTAMP WITH TIME ZONE, "
-    "built_at TIMESTAMP WITH TIME ZONE"
+    "built_at TIMESTAMP WITH TIME ZONE, models VARCHAR(64)"
 )
 
 
@@ -44,24 +48,45 @@ class MartsState:
         reason: What made them stale ("" when current).
         changed_at: When the state was last written.
         built_at: When the marts were last built completely (None: never recorded).
+        models: `models_digest()` of the code that built them ("" when not recorded).
     """
 
     stale: bool
     reason: str
     changed_at: datetime | None
     built_at: datetime | None
+    models: str = ""
+
+
+@cache
+def models_digest() -> str:
+    """A digest of everything that decides what the marts hold: the model SQL, macros and build code."""
+    root = Path(transforms.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".sql", ".py", ".yml")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def built_current(state: MartsState) -> bool:
+    """Whether the marts match the raw tables and were built by the models installed now."""
+    return not state.stale and state.models == models_digest()
 
 
 def _tracked(pipeline: dlt.Pipeline) -> bool:
     return not is_lake(pipeline) and pipeline.default_schema_name is not None
 
 
-def _write(client: SqlClientBase[Any], stale: bool, reason: str, built_at: datetime | None) -> None:
+def _write(
+    client: SqlClientBase[Any], stale: bool, reason: str, built_at: datetime | None, models: str
+) -> None:
     name = client.make_qualified_table_name(TABLE)
-    client.execute_sql(f"CREATE TABLE IF NOT EXISTS {name} ({COLUMNS})")
-    client.execute_sql(f"DELETE FROM {name}")
+    # One row, rewritten whole; recreated so a table of an older release gains the `models` column.
+    client.execute_sql(f"DROP TABLE IF EXISTS {name}")
+    client.execute_sql(f"CREATE TABLE {name} ({COLUMNS})")
     client.execute_sql(
-        f"INSERT INTO {name} VALUES (%s, %s, %s, %s)", stale, reason, datetime.now(UTC), built_at
+        f"INSERT INTO {name} VALUES (%s, %s, %s, %s, %s)", stale, reason, datetime.now(UTC), built_at, models
     )
 
 
@@ -69,11 +94,13 @@ def _read(client: SqlClientBase[Any]) -> MartsState | None:
     if TABLE not in dataset_tables(client.execute_sql, client.dataset_name, client_dialect(client)):
         return None
     name = client.make_qualified_table_name(TABLE)
-    rows = client.execute_sql(f"SELECT stale, reason, changed_at, built_at FROM {name}")
+    rows = client.execute_sql(f"SELECT * FROM {name}")  # an older release's table has no `models`
     if not rows:
         return None
-    stale, reason, changed_at, built_at = rows[0]
-    return MartsState(bool(stale), str(reason or ""), changed_at, built_at)
+    stale, reason, changed_at, built_at, *models = rows[0]
+    return MartsState(
+        bool(stale), str(reason or ""), changed_at, built_at, str(models[0] or "") if models else ""
+    )
 
 
 def mark_stale(pipeline: dlt.Pipeline, reason: str) -> None:
@@ -87,7 +114,7 @@ def mark_stale(pipeline: dlt.Pipeline, reason: str) -> None:
         if not client.has_dataset():
             return
         previous = _read(client)
-        _write(client, True, reason, previous.built_at if previous else None)
+        _write(client, True, reason, *((previous.built_at, previous.models) if previous else (None, "")))
 
 
 def mark_current(pipeline: dlt.Pipeline) -> None:
@@ -95,15 +122,15 @@ def mark_current(pipeline: dlt.Pipeline) -> None:
     if not _tracked(pipeline):
         return
     with pipeline.sql_client() as client:
-        _write(client, False, "", datetime.now(UTC))
+        _write(client, False, "", datetime.now(UTC), models_digest())
 
 
 def keep_current(pipeline: dlt.Pipeline, previous: MartsState) -> None:
-    """Record that the marts still match the raw tables: a load changed no raw row since their last build."""
+    """Record that the marts still match the raw tables: the load changed nothing they read."""
     if not _tracked(pipeline):
         return
     with pipeline.sql_client() as client:
-        _write(client, False, "", previous.built_at)
+        _write(client, False, "", previous.built_at, previous.models)
 
 
 # Dialects whose SQL can fingerprint a table's content cheaply (`hash` over a row, summed exactly).

@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from pipelines import marts_state
 from pipelines.exit_codes import ExitCode
 
 from .common import NAME, Size, dest_args, load_args, run_cli, start_simulator
@@ -33,7 +35,9 @@ def _summary(workdir: Path, name: str) -> dict[str, object]:
     return dict(json.loads((workdir / name).read_text(encoding="utf-8")))
 
 
-def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(size: Size, tmp_path: Path) -> None:
+def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(
+    size: Size, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim = start_simulator(23, replace(size, prospects=200), auto_bumps_updated=False)
     db = tmp_path / f"{NAME}.duckdb"
     try:
@@ -52,6 +56,14 @@ def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(size: Siz
         assert _marts(db) == (rows, built), "not rebuilt, and still recorded current"
         status = run_cli(["status", *dest_args(tmp_path)])
         assert "engagement tables: current" in status.out, status.out
+
+        # Other model code (an upgrade) rebuilds marts whose inputs did not change.
+        with monkeypatch.context() as patched:
+            patched.setattr(marts_state, "models_digest", lambda: "other models")
+            upgraded = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "upgraded.json")))
+        assert upgraded.code == ExitCode.OK, upgraded.err
+        assert _summary(tmp_path, "upgraded.json")["engagement_tables"] == "rebuilt"
+        rows, built = _marts(db)
 
         sim.account.add_prospects(7)
         changed = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "changed.json")))
@@ -72,5 +84,29 @@ def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(size: Siz
                 f"SELECT company FROM woodpecker.prospect_engagement WHERE prospect_id = {pid}"
             ).fetchone()
         assert shown == ("Fingerprint Probe Ltd",)
+    finally:
+        sim.stop()
+
+
+def test_marts_state_of_an_older_release_is_read_and_rebuilt(size: Size, tmp_path: Path) -> None:
+    sim = start_simulator(29, replace(size, prospects=120), auto_bumps_updated=False)
+    db = tmp_path / f"{NAME}.duckdb"
+    try:
+        assert run_cli(load_args(sim, tmp_path)).code == ExitCode.OK
+        with duckdb.connect(str(db)) as con:  # the four columns an older release wrote, marts current
+            con.execute("DROP TABLE woodpecker._woodpecker_marts")
+            con.execute(
+                "CREATE TABLE woodpecker._woodpecker_marts (stale BOOLEAN, reason VARCHAR(1000), "
+                "changed_at TIMESTAMPTZ, built_at TIMESTAMPTZ)"
+            )
+            con.execute("INSERT INTO woodpecker._woodpecker_marts VALUES (false, '', now(), now())")
+        status = run_cli(["status", *dest_args(tmp_path)])
+        assert "engagement tables: current" in status.out, status.out
+        again = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "again.json")))
+        assert again.code == ExitCode.OK, again.err
+        assert _summary(tmp_path, "again.json")["engagement_tables"] == "rebuilt", "built by unknown models"
+        with duckdb.connect(str(db), read_only=True) as con:
+            recorded = con.sql("SELECT models FROM woodpecker._woodpecker_marts").fetchone()
+        assert recorded == (marts_state.models_digest(),)
     finally:
         sim.stop()
