@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -175,5 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(error.code)
 
 
+def console_main() -> None:
+    """The console script (and `python -m pipelines.cli`): `main`, then exit with its code.
+
+    The garbage collector is frozen before the interpreter exits: its last collections would otherwise
+    walk every object dlt, pyarrow and DuckDB created, about 0.7 s at the end of every command. Exit
+    handlers still run; the operating system takes back the memory.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()
