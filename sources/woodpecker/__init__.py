@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import closing
 from typing import Any
 
 import dlt
@@ -40,6 +41,7 @@ from .helpers import (
 from .normalise import normalise_campaign, normalise_stats
 from .paging import Row
 from .progress import RunStats
+from .read_ahead import read_ahead
 from .scans import activity_rows, membership_pages, prospect_pages
 from .schema import merge_hints
 from .webhook_events import webhook_events_resource
@@ -165,24 +167,32 @@ def campaigns(ctx: RunContext) -> Iterator[Any]:
     known: MutableMapping[str, Any] = state.setdefault("details", {})
     refresh_all = details_refresh_due(ctx, state)
     raw_rows, answer = ctx.campaign_list(settings.CAMPAIGNS)
-    rows: list[Row] = []
-    for raw in raw_rows:
+    fingerprints = [row_hash({k: v for k, v in raw.items() if k != "stats"}) for raw in raw_rows]
+    read_details: list[bool] = []
+    for raw, fingerprint in zip(raw_rows, fingerprints, strict=True):
         campaign_id = int(raw["id"])
-        fingerprint = row_hash({k: v for k, v in raw.items() if k != "stats"})
-        previous: Mapping[str, Any] = known.get(str(campaign_id)) or {}
-        changed = previous.get("hash") != fingerprint  # new, or its v1 row changed
+        changed = (known.get(str(campaign_id)) or {}).get("hash") != fingerprint  # new, or its v1 row changed
         if changed:
             ctx.changed_campaigns.add(campaign_id)
-        if changed or refresh_all:
-            fields, steps, versions = read_campaign_details(ctx, campaign_id)
-            known[str(campaign_id)] = {"hash": fingerprint, "fields": fields}
-            if steps:
-                yield campaign_table_rows(settings.CAMPAIGN_STEPS, steps)
-            if versions:
-                yield campaign_table_rows(settings.CAMPAIGN_STEP_VERSIONS, versions)
-        else:
-            fields = previous.get("fields") or {}
-        rows.append({**normalise_campaign(raw, answer.fetched_at), **fields})
+        read_details.append(changed or refresh_all)
+    # The v2 details due are requested ahead, one at a time, while the campaigns before are processed.
+    due = [int(raw["id"]) for raw, read in zip(raw_rows, read_details, strict=True) if read]
+    details = read_ahead(due, lambda campaign_id: read_campaign_details(ctx, campaign_id))
+    rows: list[Row] = []
+    with closing(details):
+        for raw, fingerprint, read in zip(raw_rows, fingerprints, read_details, strict=True):
+            campaign_id = int(raw["id"])
+            previous: Mapping[str, Any] = known.get(str(campaign_id)) or {}
+            if read:
+                _, (fields, steps, versions) = next(details)
+                known[str(campaign_id)] = {"hash": fingerprint, "fields": fields}
+                if steps:
+                    yield campaign_table_rows(settings.CAMPAIGN_STEPS, steps)
+                if versions:
+                    yield campaign_table_rows(settings.CAMPAIGN_STEP_VERSIONS, versions)
+            else:
+                fields = previous.get("fields") or {}
+            rows.append({**normalise_campaign(raw, answer.fetched_at), **fields})
     listed = {str(int(raw["id"])) for raw in raw_rows}
     for stale in [key for key in known if key not in listed]:
         del known[stale]
@@ -287,17 +297,21 @@ def campaign_stats(ctx: RunContext) -> Iterator[list[Row]]:
         or (last := as_datetime(captured.get(str(campaign_id)))) is None
         or (now - last).total_seconds() >= max_age
     ]
-    for campaign_id in due:
-        ctx.stats_read(campaign_id)
-        raw_rows, answer = ctx.client.campaign_list(settings.CAMPAIGN_STATS, {"id": campaign_id})
-        match = [r for r in raw_rows if int(r.get("id", -1)) == campaign_id]
-        stats = match[0].get("stats") if match else None
-        if not isinstance(stats, Mapping):
-            logger.info("Campaign %s: no stats in the answer", campaign_id)
-            continue
-        captured[str(campaign_id)] = ctx.run_started
-        ctx.client.stats.add_rows(settings.CAMPAIGN_STATS, 1)
-        yield [normalise_stats(campaign_id, stats, ctx.run_started, answer.fetched_at)]
+    # Requested ahead, one at a time, while the answer before is processed.
+    answers = read_ahead(
+        due, lambda campaign_id: ctx.client.campaign_list(settings.CAMPAIGN_STATS, {"id": campaign_id})
+    )
+    with closing(answers):
+        for campaign_id, (raw_rows, answer) in answers:
+            ctx.stats_read(campaign_id)
+            match = [r for r in raw_rows if int(r.get("id", -1)) == campaign_id]
+            stats = match[0].get("stats") if match else None
+            if not isinstance(stats, Mapping):
+                logger.info("Campaign %s: no stats in the answer", campaign_id)
+                continue
+            captured[str(campaign_id)] = ctx.run_started
+            ctx.client.stats.add_rows(settings.CAMPAIGN_STATS, 1)
+            yield [normalise_stats(campaign_id, stats, ctx.run_started, answer.fetched_at)]
     listed = {str(i) for i in ids}
     for stale in [key for key in captured if key not in listed]:
         del captured[stale]
