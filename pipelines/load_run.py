@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from .lake import build_lake_models, is_lake
 from .load_options import LoadOptions
 from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import (
+    MartsState,
     built_current,
     inputs_fingerprint,
     keep_current,
@@ -140,7 +142,9 @@ def run_load(
     stats = stats or RunStats()
     say = on_step or (lambda _msg: None)
     started = time.monotonic()
-    with _translated(options.api_key), pipeline_lock(options.pipelines_dir, options.pipeline_name):
+    with ExitStack() as stack:
+        stack.enter_context(_translated(options.api_key))
+        stack.enter_context(pipeline_lock(options.pipelines_dir, options.pipeline_name))
         if options.destination in defaults.DUCKDB_FILE_DESTINATIONS:
             wait_for_duckdb_file(options.duckdb_path, options.lock_timeout, say)
         pipeline = adopt_local_state(make_pipeline(options), options)
@@ -150,12 +154,20 @@ def run_load(
         track = options.account_id is None
         reason = _stale_reason(options)
         # Marts current before this load, and what they were built from: kept as they are when the load
-        # changes nothing the models read.
-        marts_before = read_marts_state(pipeline) if track and options.transform else None
-        inputs_before = None
-        if marts_before is not None and built_current(marts_before) and not options.full_refresh:
-            inputs_before = inputs_fingerprint(pipeline)
-        pipeline.collector = StepAnnouncer(say, lambda: mark_stale(pipeline, reason) if track else None)
+        # changes nothing the models read. Read in the background while the extraction waits for the
+        # API; every load step waits for it before it writes (`before_load`).
+        before: Future[tuple[MartsState | None, Fingerprint | None]] | None = None
+        if track and options.transform:
+            reader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="woodpecker-marts-before"))
+            before = reader.submit(_marts_before, pipeline, options.full_refresh)
+
+        def before_load() -> None:
+            if before is not None:
+                before.result()
+            if track:
+                mark_stale(pipeline, reason)
+
+        pipeline.collector = StepAnnouncer(say, before_load)
         build_source(options, stats)  # refuses unknown resources before anything runs
         gate = load_gate if load_gate is not None else nullcontext()
         finished_pending = False
@@ -183,6 +195,7 @@ def run_load(
                 scope = {ACCOUNT_ID: options.account_id} if options.account_id is not None else None
                 reconciled = apply_reconciliation(pipeline, scope)
             models = None
+            marts_before, inputs_before = before.result() if before is not None else (None, None)
             unchanged = (
                 inputs_before is not None
                 and not finished_pending
@@ -205,6 +218,17 @@ def run_load(
         stats=stats,
         models_unchanged=unchanged,
     )
+
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def _marts_before(pipeline: dlt.Pipeline, full_refresh: bool) -> tuple[MartsState | None, Fingerprint | None]:
+    """The marts' recorded state, and the fingerprint of their inputs when they are current (else None)."""
+    marts = read_marts_state(pipeline)
+    if marts is None or not built_current(marts) or full_refresh:
+        return marts, None
+    return marts, inputs_fingerprint(pipeline)
 
 
 def _stale_reason(options: LoadOptions) -> str:
