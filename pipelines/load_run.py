@@ -38,6 +38,7 @@ from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import (
     MartsState,
     built_current,
+    fingerprint_of,
     inputs_fingerprint,
     keep_current,
     mark_current,
@@ -196,10 +197,12 @@ def run_load(
                 reconciled = apply_reconciliation(pipeline, scope)
             models = None
             marts_before, inputs_before = before.result() if before is not None else (None, None)
+            # Only the tables this load wrote to (rows loaded, rows flagged deleted) can have changed.
+            written = {table for counts in (rows, reconciled) for table, n in counts.items() if n}
             unchanged = (
                 inputs_before is not None
                 and not finished_pending
-                and inputs_fingerprint(pipeline) == inputs_before
+                and inputs_fingerprint(pipeline, written) == fingerprint_of(inputs_before, written)
             )
             if unchanged and marts_before is not None:
                 keep_current(pipeline, marts_before)

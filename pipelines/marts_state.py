@@ -14,6 +14,7 @@ their marts in a separate DuckDB file and are not tracked here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -137,13 +138,20 @@ def keep_current(pipeline: dlt.Pipeline, previous: MartsState) -> None:
 FINGERPRINT_DIALECTS = ("duckdb",)
 
 
-def inputs_fingerprint(pipeline: dlt.Pipeline) -> tuple[tuple[str, int, int], ...] | None:
+def inputs_fingerprint(
+    pipeline: dlt.Pipeline, tables: Collection[str] | None = None
+) -> tuple[tuple[str, int, int], ...] | None:
     """A fingerprint of everything the models read: per raw table, its rows and the sum of their hashes.
 
     Only the columns of the models' contract count, without `_fetched_at`: a row fetched again unchanged
     leaves the fingerprint as it was (in the tracked dataset layout a table holds one row per key, so
     the fetch time orders nothing). None where the destination's dialect cannot compute it; the caller
     then rebuilds the marts as always.
+
+    Args:
+        pipeline: The pipeline whose dataset is fingerprinted.
+        tables: Only these of the models' inputs (None: all). A load compares, after it wrote, only the
+            tables it wrote to (`fingerprint_of`): the others are as they were.
     """
     if not _tracked(pipeline):
         return None
@@ -154,6 +162,8 @@ def inputs_fingerprint(pipeline: dlt.Pipeline) -> tuple[tuple[str, int, int], ..
         existing = dataset_columns(client.execute_sql, client.dataset_name, dialect)
         parts = []
         for table, contract in sorted(SOURCES.items()):
+            if tables is not None and table not in tables:
+                continue
             columns = [c for c in contract if c in existing.get(table, ()) and c != settings.FETCHED_AT]
             if not columns:
                 continue
@@ -163,6 +173,13 @@ def inputs_fingerprint(pipeline: dlt.Pipeline) -> tuple[tuple[str, int, int], ..
             count, total = rows[0] if rows else (0, 0)
             parts.append((table, int(count or 0), int(total or 0)))
         return tuple(parts)
+
+
+def fingerprint_of(
+    fingerprint: tuple[tuple[str, int, int], ...], tables: Collection[str]
+) -> tuple[tuple[str, int, int], ...]:
+    """The part of an `inputs_fingerprint` that covers `tables`."""
+    return tuple(part for part in fingerprint if part[0] in tables)
 
 
 def read_marts_state(pipeline: dlt.Pipeline) -> MartsState | None:

@@ -13,13 +13,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import dlt
 import duckdb
 import pytest
 
 from pipelines import marts_state
 from pipelines.exit_codes import ExitCode
 
-from .common import NAME, Size, dest_args, load_args, run_cli, start_simulator
+from .common import DATASET, NAME, PIPELINE_NAME, Size, dest_args, load_args, run_cli, start_simulator
 
 
 def _marts(db: Path) -> tuple[int, datetime]:
@@ -108,5 +109,60 @@ def test_marts_state_of_an_older_release_is_read_and_rebuilt(size: Size, tmp_pat
         with duckdb.connect(str(db), read_only=True) as con:
             recorded = con.sql("SELECT models FROM woodpecker._woodpecker_marts").fetchone()
         assert recorded == (marts_state.models_digest(),)
+    finally:
+        sim.stop()
+
+
+def test_a_change_to_one_input_alone_rebuilds_the_marts(size: Size, tmp_path: Path) -> None:
+    """A load compares, after it wrote, only the tables it wrote to: any change among them rebuilds."""
+    sim = start_simulator(31, replace(size, prospects=150), auto_bumps_updated=False)
+    db = tmp_path / f"{NAME}.duckdb"
+    try:
+        assert run_cli(load_args(sim, tmp_path)).code == ExitCode.OK
+        again = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "again.json")))
+        assert again.code == ExitCode.OK, again.err
+        assert _summary(tmp_path, "again.json")["engagement_tables"] == "unchanged"
+        _, built = _marts(db)
+
+        membership = sim.truth().campaign_prospects.iloc[0]
+        sim.account.record_click(int(membership.prospect_id), int(membership.campaign_id))
+        clicked = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "clicked.json")))
+        assert clicked.code == ExitCode.OK, clicked.err
+        summary = _summary(tmp_path, "clicked.json")
+        assert summary["engagement_tables"] == "rebuilt", summary
+        assert _marts(db)[1] > built
+        with duckdb.connect(str(db), read_only=True) as con:
+            loaded = con.sql("SELECT COUNT(*) FROM woodpecker.prospect_clicks").fetchone()
+            shown = con.sql("SELECT SUM(clicks) FROM woodpecker.campaign_daily_activity").fetchone()
+        assert loaded == (len(sim.truth().clicks),)
+        assert shown is not None and shown[0] == len(sim.truth().clicks)
+
+        # A campaign renamed: of the models' inputs, only `campaigns` holds anything new.
+        campaign_id = int(membership.campaign_id)
+        sim.account.edit_campaign(campaign_id, name="Fingerprint Probe Campaign")
+        renamed = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "renamed.json")))
+        assert renamed.code == ExitCode.OK, renamed.err
+        assert _summary(tmp_path, "renamed.json")["engagement_tables"] == "rebuilt"
+        with duckdb.connect(str(db), read_only=True) as con:
+            name = con.sql(
+                f"SELECT campaign_name FROM woodpecker.campaign_performance WHERE campaign_id = {campaign_id}"
+            ).fetchone()
+        assert name == ("Fingerprint Probe Campaign",)
+
+        # The part of the fingerprint a load compares covers the tables it names, and sees a change there.
+        pipeline = dlt.pipeline(
+            PIPELINE_NAME,
+            destination=dlt.destinations.duckdb(str(db)),
+            dataset_name=DATASET,
+            pipelines_dir=str(tmp_path / "pipelines"),
+        )
+        before = marts_state.inputs_fingerprint(pipeline)
+        assert before is not None
+        with duckdb.connect(str(db)) as con:
+            con.execute("UPDATE woodpecker.prospect_clicks SET url = url || '?changed' WHERE rowid = 0")
+        clicks, others = {"prospect_clicks"}, {table for table, _, _ in before} - {"prospect_clicks"}
+        assert [table for table, _, _ in marts_state.fingerprint_of(before, clicks)] == ["prospect_clicks"]
+        assert marts_state.inputs_fingerprint(pipeline, clicks) != marts_state.fingerprint_of(before, clicks)
+        assert marts_state.inputs_fingerprint(pipeline, others) == marts_state.fingerprint_of(before, others)
     finally:
         sim.stop()
