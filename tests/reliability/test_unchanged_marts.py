@@ -19,6 +19,7 @@ import pytest
 
 from pipelines import marts_state
 from pipelines.exit_codes import ExitCode
+from simulator import Simulator
 
 from .common import DATASET, NAME, PIPELINE_NAME, Size, dest_args, load_args, run_cli, start_simulator
 
@@ -34,6 +35,15 @@ def _marts(db: Path) -> tuple[int, datetime]:
 
 def _summary(workdir: Path, name: str) -> dict[str, object]:
     return dict(json.loads((workdir / name).read_text(encoding="utf-8")))
+
+
+def _rebuilt_and_shown(sim: Simulator, workdir: Path, query: str) -> tuple[object, ...] | None:
+    """Load, check that the load rebuilt the marts, and return the first row `query` finds in them."""
+    run = run_cli(load_args(sim, workdir, "--summary-json", str(workdir / "rebuilt.json")))
+    assert run.code == ExitCode.OK, run.err
+    assert _summary(workdir, "rebuilt.json")["engagement_tables"] == "rebuilt"
+    with duckdb.connect(str(workdir / f"{NAME}.duckdb"), read_only=True) as con:
+        return con.sql(query).fetchone()
 
 
 def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(
@@ -77,13 +87,9 @@ def test_a_load_without_changes_keeps_the_marts_a_change_rebuilds_them(
         # One field a mart shows changes, and nothing else: the row count stays, the content does not.
         pid = int(sim.truth().prospects.id.iloc[0])
         sim.account.edit_prospect(pid, company="Fingerprint Probe Ltd")
-        edited = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "edited.json")))
-        assert edited.code == ExitCode.OK, edited.err
-        assert _summary(tmp_path, "edited.json")["engagement_tables"] == "rebuilt"
-        with duckdb.connect(str(db), read_only=True) as con:
-            shown = con.sql(
-                f"SELECT company FROM woodpecker.prospect_engagement WHERE prospect_id = {pid}"
-            ).fetchone()
+        shown = _rebuilt_and_shown(
+            sim, tmp_path, f"SELECT company FROM woodpecker.prospect_engagement WHERE prospect_id = {pid}"
+        )
         assert shown == ("Fingerprint Probe Ltd",)
     finally:
         sim.stop()
@@ -137,16 +143,14 @@ def test_a_change_to_one_input_alone_rebuilds_the_marts(size: Size, tmp_path: Pa
         assert loaded == (len(sim.truth().clicks),)
         assert shown is not None and shown[0] == len(sim.truth().clicks)
 
-        # A campaign renamed: of the models' inputs, only `campaigns` holds anything new.
+        # A campaign renamed.
         campaign_id = int(membership.campaign_id)
         sim.account.edit_campaign(campaign_id, name="Fingerprint Probe Campaign")
-        renamed = run_cli(load_args(sim, tmp_path, "--summary-json", str(tmp_path / "renamed.json")))
-        assert renamed.code == ExitCode.OK, renamed.err
-        assert _summary(tmp_path, "renamed.json")["engagement_tables"] == "rebuilt"
-        with duckdb.connect(str(db), read_only=True) as con:
-            name = con.sql(
-                f"SELECT campaign_name FROM woodpecker.campaign_performance WHERE campaign_id = {campaign_id}"
-            ).fetchone()
+        name = _rebuilt_and_shown(
+            sim,
+            tmp_path,
+            f"SELECT campaign_name FROM woodpecker.campaign_performance WHERE campaign_id = {campaign_id}",
+        )
         assert name == ("Fingerprint Probe Campaign",)
 
         # The part of the fingerprint a load compares covers the tables it names, and sees a change there.
