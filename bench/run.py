@@ -89,6 +89,7 @@ def run_client(client: str, sim: SimProcess, scenario: Scenario) -> Run:
         requests = sim.ask("requests")["requests"]
         truth = sim.ask("checksum")
         loaded = db_checksum(workdir / "db.duckdb", live_filter=client == "ours") if code == 0 else {}
+        extra["load_average"] = list(os.getloadavg())
         return Run(client, wall, cpu, rss, requests, loaded.get("rows", 0), loaded == truth, code, extra)
 
 
@@ -111,6 +112,12 @@ def summarise(runs: list[Run]) -> dict[str, float]:
     }
 
 
+def round_order(index: int) -> list[str]:
+    """Who runs first in round `index` (from 0): ours and the peer take turns, so neither always runs on
+    a machine the other has just warmed up or left busy."""
+    return ["ours", "peer"] if index % 2 == 0 else ["peer", "ours"]
+
+
 def run_scenario(scenario: Scenario, repeat: int, with_peer: bool) -> dict[str, Any]:
     """Alternate ours and the peer `repeat` times on one simulator process."""
     sim = SimProcess(scenario)
@@ -118,15 +125,15 @@ def run_scenario(scenario: Scenario, repeat: int, with_peer: bool) -> dict[str, 
     runs: dict[str, list[Run]] = {"ours": [], "peer": []}
     try:
         for i in range(repeat):
-            clients = ["ours", "peer"] if i % 2 == 0 else ["peer", "ours"]
-            for client in clients:
+            for client in round_order(i):
                 if client == "peer" and not (with_peer and scenario.peer):
                     continue
                 run = run_client(client, sim, scenario)
                 runs[client].append(run)
                 print(
-                    f"[{scenario.name}] {client}: {run.wall_s:.1f} s, {run.requests} requests, "
-                    f"{run.peak_rss_mb:.0f} MB, checksum {'ok' if run.checksum_ok else 'MISMATCH'}",
+                    f"[{scenario.name}] run {i + 1}/{repeat} {client}: {run.wall_s:.1f} s, "
+                    f"{run.cpu_s:.1f} CPU-s, {run.requests} requests, {run.peak_rss_mb:.0f} MB, "
+                    f"checksum {'ok' if run.checksum_ok else 'MISMATCH'} (load average {_load_average()})",
                     file=sys.stderr,
                 )
     finally:
@@ -138,10 +145,37 @@ def run_scenario(scenario: Scenario, repeat: int, with_peer: bool) -> dict[str, 
         "median": {k: summarise(v) for k, v in runs.items() if v},
         "min_requests": minimum_requests(scenario, None),
     }
+    if runs["ours"] and runs["peer"]:
+        result["ratio"] = ratio(result["median"]["ours"], result["median"]["peer"])
+        result["checksums_ok"] = all(r.checksum_ok for rs in runs.values() for r in rs)
+        print(f"[{scenario.name}] {ratio_text(result['ratio'], repeat)}", file=sys.stderr)
     if scenario.latency_ms and runs["ours"]:
         ours = result["median"]["ours"]
         result["latency_floor_s"] = ours["requests"] * scenario.latency_ms / 1000
     return result
+
+
+def ratio(ours: dict[str, float], peer: dict[str, float]) -> dict[str, float]:
+    """How far ahead ours is, from the medians: prospects per second, wall time and CPU seconds."""
+    return {
+        "rows_per_s": ours["rows_per_s"] / peer["rows_per_s"] if peer["rows_per_s"] else math.inf,
+        "wall": peer["wall_s"] / ours["wall_s"] if ours["wall_s"] else math.inf,
+        "cpu": peer["cpu_s"] / ours["cpu_s"] if ours["cpu_s"] else math.inf,
+    }
+
+
+def ratio_text(value: dict[str, float], repeat: int) -> str:
+    """One line: ours ÷ peer in prospects per second (the target's measure), wall and CPU."""
+    runs = f"median of {repeat} alternating runs each" if repeat > 1 else "one run each"
+    return (
+        f"ours ÷ peer: {value['rows_per_s']:.1f}× the prospects per second ({runs}); "
+        f"peer ÷ ours wall {value['wall']:.1f}×, CPU {value['cpu']:.1f}×"
+    )
+
+
+def _load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, for the record of a run on a shared machine."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def environment() -> dict[str, Any]:
@@ -247,10 +281,12 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {name} | {client} | {m['wall_s']:.1f} | {m['rows_per_s']:,.0f} | {m['cpu_s']:.1f} | "
                 f"{m['peak_rss_mb']:.0f} | {m['requests']:.0f} | {result['min_requests'] or '-'} |"
             )
-        medians = result["median"]
-        if "ours" in medians and "peer" in medians and medians["ours"]["wall_s"]:
-            ratio = medians["peer"]["wall_s"] / medians["ours"]["wall_s"]
-            lines.append(f"| {name} | peer ÷ ours | {ratio:.1f}× | | | | | |")
+        if "ratio" in result:
+            value = result["ratio"]
+            lines.append(
+                f"| {name} | ours ahead of peer | {value['wall']:.1f}× | {value['rows_per_s']:.1f}× | "
+                f"{value['cpu']:.1f}× | | | |"
+            )
     if ACCOUNTS_PARALLEL in report:
         result = report[ACCOUNTS_PARALLEL]
         walls = result["median_wall_s"]

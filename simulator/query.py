@@ -209,18 +209,26 @@ def _expand(account: Account, q: Query) -> list[Row]:
     prospects: Any = account.prospects.values()
     if q.ids is not None:
         prospects = [account.prospects[i] for i in q.ids if i in account.prospects]
+    if wanted is None and q.interested is None:
+        return _clicked([Row(p) for p in prospects], q)
+    # The memberships `memberships_of` gives, read straight from the account's index (kept in step with
+    # `memberships`) in any order: `_order` sorts the rows completely.
+    campaigns, by_prospect = account.campaigns, account.by_prospect
     for p in prospects:
-        if wanted is not None or q.interested is not None:
-            for ms, camp in account.memberships_of(p.id):
-                if wanted is not None and camp.id not in wanted:
-                    continue
-                if q.interested is not None and ms.interest != q.interested:
-                    continue
-                rows.append(Row(p, ms, camp))
-        else:
-            rows.append(Row(p))
+        for cid, ms in by_prospect.get(p.id, {}).items():
+            if wanted is not None and cid not in wanted:
+                continue
+            camp = campaigns.get(cid)
+            if camp is None or (q.interested is not None and ms.interest != q.interested):
+                continue
+            rows.append(Row(p, ms, camp))
+    return _clicked(rows, q)
+
+
+def _clicked(rows: list[Row], q: Query) -> list[Row]:
+    """One row per clicked link for `activity=CLICKED`, else the rows as they are."""
     if q.activity == "CLICKED":
-        rows = [
+        return [
             Row(r.prospect, r.membership, r.campaign, url, ts) for r in rows for url, ts in r.clicks().items()
         ]
     return rows

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import methodcaller
 from typing import Any, TypeVar
 
 import dlt
@@ -67,7 +68,7 @@ def page_time(rows: list[Row]) -> datetime | None:
         if name not in first:  # the API sends the same fields in every row of a list
             continue
         try:
-            text = max((row.get(name) or "" for row in rows), default="")
+            text = max(filter(None, map(methodcaller("get", name), rows)), default="")
         except (AttributeError, TypeError):  # a row that is no object, a value that is no text
             text = max(
                 (v for row in rows if isinstance(row, dict) and isinstance(v := row.get(name), str)),
@@ -153,6 +154,8 @@ def _part(value: Any) -> Hashable:
 
 def field_of(row: Any, name: str) -> Any:
     """A field of a list row; None when the row is not a JSON object (a malformed answer)."""
+    if type(row) is dict:  # the usual case, once per row of several scans: no ABC check
+        return row.get(name)
     return row.get(name) if isinstance(row, Mapping) else None
 
 
@@ -166,6 +169,10 @@ def _key(row: Any, *fields: str) -> Hashable:
 
 def membership_key(row: Mapping[str, Any]) -> Hashable:
     """Identity of a `campaigns_id=` row: (campaign id, prospect id)."""
+    if type(row) is dict:  # the usual case, once per row of every membership scan
+        campaign, prospect = row.get("campaign_id"), row.get("id")
+        if type(campaign) is int and type(prospect) is int:
+            return campaign, prospect
     return _key(row, "campaign_id", "id")
 
 

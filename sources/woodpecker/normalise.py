@@ -72,7 +72,7 @@ def prospect_value(raw: Mapping[str, Any], field: str) -> datetime | None:
     Used for paging and cursors, so it never raises: a value that is not a timestamp gives None (the
     loaded row keeps it in `_unparsed`). Parses are cached, since many rows share a second.
     """
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check only for rare rows
         return None
     if field == "last_replied":
         value = raw.get(settings.LAST_REPLIED_API_KEY) or raw.get("last_replied")

@@ -524,15 +524,15 @@ class AscendingScan:
             highest = state.page_last[-1]
             new_keys = 0
             log = state.log
-            idents: list[int] = []
-            micros: list[int] = []
-            for row in rows:
+            if log is not None:
+                idents = self._logged(state, log, page_no, rows)
+                highest = _later(highest, state.page_top)
+                if total is None:  # without a count, a page of keys all read before ends the pass
+                    new_keys = log.new_keys(idents)
+            for row in rows if log is None else ():
                 key = _ident(self.key(row))
                 value = self.value(row)
-                if log is not None:
-                    idents.append(key)
-                    micros.append(_micros(value))
-                elif key in state.first:
+                if key in state.first:
                     state.evidence = True
                 else:
                     state.first[key] = (page_no, value)
@@ -544,10 +544,6 @@ class AscendingScan:
                         state.moved = True
                     if highest is None or value > highest:
                         highest = value
-            if log is not None:
-                log.add(page_no, idents, micros)
-                if total is None:  # without a count, a page of keys all read before ends the pass
-                    new_keys = log.new_keys(idents)
             state.page_last.append(highest)
             self.result.note_time(self.clock(rows) if self.clock is not None else highest)
             if total is not None:
@@ -586,6 +582,32 @@ class AscendingScan:
                 state.broken = True
                 break
             prev_total = total
+
+    def _logged(self, state: _Pass, log: _KeyLog, page_no: int, rows: list[Row]) -> list[int]:
+        """A main pass's bookkeeping of one page: what the row loop of a tail read does, column-wise.
+
+        Records every key and value in `log`, sets the pass's evidence and `moved` flags as a row by row
+        check would, and leaves the page's highest value in `state.page_top`; returns the keys.
+        """
+        idents = [_ident(key) for key in map(self.key, rows)]
+        values = list(map(self.value, rows))
+        log.add(page_no, idents, [_NO_VALUE if v is None else (v - _EPOCH) // _MICROSECOND for v in values])
+        present = [v for v in values if v is not None]
+        state.page_top = top = max(present) if present else None
+        if top is None:
+            return idents
+        start = state.start
+        assert start is not None  # set by the page's answer before its rows are looked at
+        if not state.evidence and top >= start:
+            known = state.known
+            state.evidence = any(
+                v is not None and v >= start and known.get(k, _UNSEEN) != v
+                for k, v in zip(idents, values, strict=True)
+            )
+        if state.moved_range is not None and not state.moved:
+            low, high = state.moved_range
+            state.moved = any(low <= v < high for v in present)
+        return idents
 
     def _continues(
         self, rows: list[Row], size: int, total: int | None, offset: int, page_no: int, max_total: int
@@ -627,6 +649,8 @@ class _Pass:
     moved: bool = False
     # A main pass keeps what it read in this compact log instead of `first` (a tail read keeps `first`).
     log: _KeyLog | None = None
+    # The highest value of the page just read (main passes).
+    page_top: datetime | None = None
 
     def settle(self) -> None:
         """Add the evidence only the whole log shows: a key read twice in the pass."""
@@ -644,6 +668,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NO_VALUE = -(2**63)
 _INT64 = (-(2**63), 2**63)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two values, either of which may be None."""
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
 
 
 def _micros(value: datetime | None) -> int:
