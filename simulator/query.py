@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -203,13 +204,35 @@ def _text(p: Prospect, field: str) -> str:
     return p.fields[field]
 
 
+def _changed_since(q: Query) -> Callable[[Prospect | Membership], bool] | None:
+    """For a `diff=` query, whether a prospect or membership has a value after it, else None.
+
+    Rows failing it fail the query's own `diff` filter too (`_keep`), so leaving them out before the
+    rows are built changes no answer; an incremental query then costs what it returns, as with an index.
+    """
+    if q.diff is None:
+        return None
+    kind, since = q.diff
+    if kind == "updated":
+        return None  # a prospect's own field: `_expand` filters the prospects themselves
+    if kind == "last_opened":
+        return lambda record: record.last_open is not None and record.last_open > since
+    return lambda record: any(ts > since for ts in record.last_clicks.values())
+
+
 def _expand(account: Account, q: Query) -> list[Row]:
     rows: list[Row] = []
     wanted = set(q.campaigns) if q.campaigns is not None else None
     prospects: Any = account.prospects.values()
     if q.ids is not None:
         prospects = [account.prospects[i] for i in q.ids if i in account.prospects]
+    if q.diff is not None and q.diff[0] == "updated":
+        since = q.diff[1]
+        prospects = [p for p in prospects if p.updated > since]
+    changed = _changed_since(q)
     if wanted is None and q.interested is None:
+        if changed is not None:
+            prospects = [p for p in prospects if changed(p)]
         return _clicked([Row(p) for p in prospects], q)
     # The memberships `memberships_of` gives, read straight from the account's index (kept in step with
     # `memberships`) in any order: `_order` sorts the rows completely.
@@ -220,6 +243,8 @@ def _expand(account: Account, q: Query) -> list[Row]:
                 continue
             camp = campaigns.get(cid)
             if camp is None or (q.interested is not None and ms.interest != q.interested):
+                continue
+            if changed is not None and not changed(ms):
                 continue
             rows.append(Row(p, ms, camp))
     return _clicked(rows, q)
@@ -313,28 +338,87 @@ def _order(rows: list[Row], sort: tuple[tuple[str, bool], ...], plain: bool) -> 
     return rows
 
 
+def _first_rows(rows: list[Row], sort: tuple[tuple[str, bool], ...], plain: bool, need: int) -> list[Row]:
+    """At least the first `need` rows of `_order(rows, …)`, in that order, without sorting them all.
+
+    Every row among the first `need` has a first sort key no worse than the `need`-th best value of
+    it, so the rows at or above that value (ties included) hold them all, and ordered alike they are
+    the same leading rows.
+    """
+    name, descending = sort[0]
+    key = _sort_key(name)
+    values = [key(r) for r in rows]
+    if descending:
+        edge = heapq.nlargest(need, values)[-1]
+        leading = [r for r, v in zip(rows, values, strict=True) if v >= edge]
+    else:
+        edge = heapq.nsmallest(need, values)[-1]
+        leading = [r for r, v in zip(rows, values, strict=True) if v <= edge]
+    return _order(leading, sort, plain)
+
+
+@dataclass(slots=True)
+class _Answer:
+    """The sorted rows of a query read so far: all of them, or the leading ones when `total` is larger."""
+
+    rows: list[Row]
+    total: int
+
+
 class QueryCache:
-    """Sorted result rows per (query, data version), so paging a large result stays cheap."""
+    """Sorted result rows per (query, data version), so paging a large result stays cheap.
+
+    A query whose first pages are asked for sorts only the rows those pages can hold (`_first_rows`):
+    the change streams read the newest hundred rows of the whole account, run after run. A page past
+    them sorts the whole result once.
+    """
 
     def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[tuple[Query, int], list[Row]] = OrderedDict()
+        self._items: OrderedDict[tuple[Query, int], _Answer] = OrderedDict()
         self._size = size
+        # The rows of the latest expansions (prospects × memberships × clicked links) per data version:
+        # the change streams of one run expand the same memberships with different filters and sorts.
+        self._expansions: OrderedDict[tuple[Any, ...], list[Row]] = OrderedDict()
 
-    def rows(self, account: Account, q: Query) -> list[Row]:
-        """All rows of the query, sorted; computed once per data version."""
+    def page(self, account: Account, q: Query, page: int, per_page: int) -> tuple[list[Row], int]:
+        """One page of the query's sorted rows, and how many rows the whole answer has."""
+        need = page * per_page
         with account.lock:
             key = (q, account.version)
             cached = self._items.get(key)
-            if cached is None:
-                keep = _keep(q)
-                rows = _expand(account, q)
-                if keep is not None:
-                    rows = [r for r in rows if keep(r)]
-                plain = q.campaigns is None and q.interested is None and q.activity != "CLICKED"
-                cached = _order(rows, q.sort, plain)
+            if cached is None or (len(cached.rows) < need and len(cached.rows) < cached.total):
+                cached = self._answer(account, q, need)
                 self._items[key] = cached
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
             else:
                 self._items.move_to_end(key)
-            return cached
+            return cached.rows[need - per_page : need], cached.total
+
+    def rows(self, account: Account, q: Query) -> list[Row]:
+        """All rows of the query, sorted."""
+        return self.page(account, q, 1, 2**62)[0]
+
+    def _expanded(self, account: Account, q: Query) -> list[Row]:
+        """The query's rows before its filters; shared by the queries that expand alike."""
+        if q.diff is not None:
+            return _expand(account, q)  # already narrowed to the changed rows: small
+        key = (account.version, q.ids, q.campaigns, q.interested, q.activity == "CLICKED")
+        rows = self._expansions.get(key)
+        if rows is None:
+            rows = _expand(account, q)
+            self._expansions[key] = rows
+            while len(self._expansions) > 2:
+                self._expansions.popitem(last=False)
+        return rows
+
+    def _answer(self, account: Account, q: Query, need: int) -> _Answer:
+        keep = _keep(q)
+        expanded = self._expanded(account, q)
+        # A new list either way: `_order` sorts in place, and the expansion is shared.
+        rows = [r for r in expanded if keep(r)] if keep is not None else list(expanded)
+        plain = q.campaigns is None and q.interested is None and q.activity != "CLICKED"
+        total = len(rows)
+        if q.sort and 4 * need < total:
+            return _Answer(_first_rows(rows, q.sort, plain, need), total)
+        return _Answer(_order(rows, q.sort, plain), total)

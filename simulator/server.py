@@ -383,10 +383,9 @@ class Handler(BaseHTTPRequestHandler):
             per_page = min(per_page, config.page_size_cap)
         account = srv.account
         with account.lock:
-            rows = srv.cache.rows(account, q)
-            chunk = rows[(page - 1) * per_page : page * per_page]
+            chunk, total = srv.cache.page(account, q, page, per_page)
             counted = not q.details and config.total_count
-            headers = {"X-Total-Count": str(len(rows) + config.overcount)} if counted else {}
+            headers = {"X-Total-Count": str(total + config.overcount)} if counted else {}
             if not chunk:
                 return Answer(200, NO_PROSPECTS, headers)
             parts = []
