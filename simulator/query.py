@@ -376,8 +376,9 @@ class QueryCache:
     def __init__(self, size: int = 8) -> None:
         self._items: OrderedDict[tuple[Query, int], _Answer] = OrderedDict()
         self._size = size
-        # The rows of the latest expansions (prospects × memberships × clicked links) per data version:
-        # the change streams of one run expand the same memberships with different filters and sorts.
+        # The rows of the latest expansions per data version (a whole load makes up to four: prospects,
+        # memberships, memberships with their clicked links, one campaign's): the change streams of the
+        # next run expand the same records with other filters and sorts.
         self._expansions: OrderedDict[tuple[Any, ...], list[Row]] = OrderedDict()
 
     def page(self, account: Account, q: Query, page: int, per_page: int) -> tuple[list[Row], int]:
@@ -408,7 +409,7 @@ class QueryCache:
         if rows is None:
             rows = _expand(account, q)
             self._expansions[key] = rows
-            while len(self._expansions) > 2:
+            while len(self._expansions) > 4:
                 self._expansions.popitem(last=False)
         return rows
 
