@@ -2,8 +2,9 @@
 
 Each scenario starts the simulator in its own process (``bench.sim_server``), then runs the connector
 (``woodpecker-etl load``) and the peer baseline (``bench.baselines.peer_rest_api``) alternately in
-further processes, measuring wall time, client CPU seconds and client peak RSS, counting the HTTP
-requests the simulator served and checking row count and checksum against the simulator's truth.
+further processes, measuring wall time, client CPU seconds and the peak RSS of the client's process
+tree, counting the HTTP requests the simulator served and checking row count and checksum against the
+simulator's truth.
 Results go to ``bench/results/<timestamp>.json``; medians are printed as a Markdown table.
 """
 
@@ -51,10 +52,22 @@ SCENARIOS = {
         notes="whole account, engagement tables built, against the peer",
     ),
     "scale_500k": Scenario(
-        "scale_500k", prospects=500_000, campaigns=40, resources=None, peer=False, notes="whole account"
+        "scale_500k",
+        prospects=500_000,
+        campaigns=40,
+        resources=None,
+        transform=True,
+        peer=False,
+        notes="whole account, engagement tables built",
     ),
     "scale_1m": Scenario(
-        "scale_1m", prospects=1_000_000, campaigns=40, resources=None, peer=False, notes="whole account"
+        "scale_1m",
+        prospects=1_000_000,
+        campaigns=40,
+        resources=None,
+        transform=True,
+        peer=False,
+        notes="whole account, engagement tables built",
     ),
 }
 

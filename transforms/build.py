@@ -28,6 +28,13 @@ from .inputs import SourceInputs, source_inputs
 from .quoting import literal, quote, value_literal
 from .reads import ref_columns
 
+# DuckDB while it builds the models: capped like a load (pipelines/defaults.py: DUCKDB_LOAD_CONFIG), so a
+# build's joins over millions of memberships stream and spill to the temporary directory next to the
+# database instead of taking up to 80 % of the machine's memory (DuckDB's default) and keeping it until
+# the process ends. One thread: each further thread adds its own hash tables and buffers. The cost in
+# build time is measured in docs/performance.md ("Peak memory of a whole account").
+DUCKDB_BUILD_LIMITS: dict[str, str] = {"memory_limit": "'96MB'", "threads": "1"}
+
 
 class BuildError(RuntimeError):
     """A model failed to build; the published tables are unchanged.
@@ -213,7 +220,9 @@ class _Build:
     @contextlib.contextmanager
     def session_settings(self) -> Iterator[None]:
         """Apply `layout.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
-        wanted = layout.BUILD_SESSION_SETTINGS.get(self.dialect, {})
+        wanted = dict(layout.BUILD_SESSION_SETTINGS.get(self.dialect, {}))
+        if self.dialect == "duckdb":
+            wanted.update(DUCKDB_BUILD_LIMITS)
         previous = {
             name: self.ex.execute(f"SELECT current_setting({literal(name)})")[0][0] for name in wanted
         }
