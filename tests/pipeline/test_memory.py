@@ -114,3 +114,33 @@ def test_build_runs_under_its_cap_and_restores_settings(tmp_path: Path) -> None:
     assert after == before
     assert during == expected
     assert during != before
+
+
+def test_build_out_of_memory_under_the_cap_runs_again_uncapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build DuckDB cannot finish under the cap is run again with DuckDB's defaults and publishes."""
+    import transforms.build
+
+    monkeypatch.setitem(transforms.build.DUCKDB_BUILD_LIMITS, "memory_limit", "'1MB'")
+    heavy = Model(
+        "heavy",
+        "marts",
+        "table",
+        "SELECT i % 100000 AS k, string_agg(i::VARCHAR, ',') AS s FROM range(2000000) t(i) GROUP BY 1",
+        (),
+        (),
+    )
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as con:
+        con.execute("SET memory_limit = '256MB'")
+        con.execute("SET threads = 1")
+        with pytest.raises(duckdb.OutOfMemoryException):
+            con.execute("SET memory_limit = '1MB'; " + heavy.sql).fetchall()
+        con.execute("SET memory_limit = '256MB'")
+        before = con.sql("SELECT current_setting('memory_limit')").fetchone()
+        report = build_models(con, "woodpecker", models=[heavy])
+        rows = con.sql("SELECT COUNT(*) FROM woodpecker.heavy").fetchone()
+        after = con.sql("SELECT current_setting('memory_limit')").fetchone()
+    assert report.rows_per_mart == {"heavy": 100000}
+    assert rows == (100000,)
+    assert after == before
