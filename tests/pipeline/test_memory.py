@@ -136,7 +136,7 @@ def test_build_out_of_memory_under_the_cap_runs_again_uncapped(
         con.execute("SET threads = 1")
         with pytest.raises(duckdb.OutOfMemoryException):
             con.execute("SET memory_limit = '1MB'; " + heavy.sql).fetchall()
-        con.execute("SET memory_limit = '256MB'")
+        con.execute("SET memory_limit = '256MiB'")  # shown as 256.0 MiB: restored exactly
         before = con.sql("SELECT current_setting('memory_limit')").fetchone()
         report = build_models(con, "woodpecker", models=[heavy])
         rows = con.sql("SELECT COUNT(*) FROM woodpecker.heavy").fetchone()
