@@ -16,7 +16,8 @@ from .load_options import LoadOptions, check_options
 def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
     """Create (or attach to) the dlt pipeline for these options."""
     check_options(options)
-    os.environ.setdefault("LOAD__WORKERS", str(defaults.LOAD_WORKERS))  # unless the user set it
+    if dlt.config.get("load.workers") is None:  # unless set in the environment or .dlt/config.toml
+        os.environ["LOAD__WORKERS"] = str(defaults.LOAD_WORKERS)
     destination: TDestinationReferenceArg = options.destination
     if options.destination == "duckdb":
         credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(defaults.DUCKDB_LOAD_CONFIG))

@@ -11,7 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.defaults import DUCKDB_LOAD_CONFIG
+from pipelines.defaults import DUCKDB_LOAD_CONFIG, LOAD_WORKERS
+from pipelines.dlt_pipeline import make_pipeline
+from pipelines.load_options import LoadOptions
 from pipelines.memory import limit_malloc_arenas, release_free_memory, without_pandas
 from simulator import Simulator
 from transforms.build import DUCKDB_BUILD_LIMITS, build_models
@@ -144,3 +146,16 @@ def test_build_out_of_memory_under_the_cap_runs_again_uncapped(
     assert report.rows_per_mart == {"heavy": 100000}
     assert rows == (100000,)
     assert after == before
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, str(LOAD_WORKERS)), ("4", "4")])
+def test_load_workers_default_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None, expected: str
+) -> None:
+    """The pipeline's loader runs `LOAD_WORKERS` jobs at once unless the user configured `load.workers`."""
+    monkeypatch.delenv("LOAD__WORKERS", raising=False)
+    if given is not None:
+        monkeypatch.setenv("LOAD__WORKERS", given)
+    options = LoadOptions(duckdb_path=str(tmp_path / "db.duckdb"), pipelines_dir=str(tmp_path / "p"))
+    make_pipeline(options)
+    assert os.environ["LOAD__WORKERS"] == expected
