@@ -28,6 +28,20 @@ from typing import Any
 from . import accounts_bench, scale_bench
 from .harness import RESULTS, Scenario, SimProcess, client_cmd, db_checksum, measured
 
+
+def whole_account(name: str, prospects: int) -> Scenario:
+    """A whole account of `prospects` (40 campaigns), engagement tables built, without the peer: RSS."""
+    return Scenario(
+        name,
+        prospects=prospects,
+        campaigns=40,
+        resources=None,
+        transform=True,
+        peer=False,
+        notes="whole account, engagement tables built",
+    )
+
+
 SCENARIOS = {
     "full_1m": Scenario("full_1m", prospects=1_000_000, notes="full load of prospects, zero latency"),
     "full_account": Scenario(
@@ -51,24 +65,8 @@ SCENARIOS = {
         transform=True,
         notes="whole account, engagement tables built, against the peer",
     ),
-    "scale_500k": Scenario(
-        "scale_500k",
-        prospects=500_000,
-        campaigns=40,
-        resources=None,
-        transform=True,
-        peer=False,
-        notes="whole account, engagement tables built",
-    ),
-    "scale_1m": Scenario(
-        "scale_1m",
-        prospects=1_000_000,
-        campaigns=40,
-        resources=None,
-        transform=True,
-        peer=False,
-        notes="whole account, engagement tables built",
-    ),
+    "scale_500k": whole_account("scale_500k", 500_000),
+    "scale_1m": whole_account("scale_1m", 1_000_000),
 }
 
 
