@@ -27,8 +27,9 @@ LOADER_FILE_FORMATS: Final = {"duckdb": "parquet", "motherduck": "parquet", "fil
 # default) and keep it until the process ends; capped, DuckDB streams and spills to the temporary
 # directory next to the database file instead. One thread: every further one adds its own buffers, and
 # the load of a chunk is not what a first load waits for (docs/performance.md, "Peak memory of a whole
-# account"). The engagement models are built under a cap of their own (transforms/build.py).
-DUCKDB_LOAD_CONFIG: Final = {"memory_limit": "96MB", "threads": 1, "preserve_insertion_order": False}
+# account"). 96 MB was too little for a chunk's merge at 500k whole-account prospects (DuckDB out of
+# memory). The engagement models are built under a cap of their own (transforms/build.py).
+DUCKDB_LOAD_CONFIG: Final = {"memory_limit": "256MB", "threads": 1, "preserve_insertion_order": False}
 # dlt's loader: load jobs (one per table and file) one at a time, so their DuckDB inserts and merges do
 # not hold memory side by side. Applied unless LOAD__WORKERS is set.
 LOAD_WORKERS: Final = 1
