@@ -96,7 +96,10 @@ def run_client(client: str, sim: SimProcess, scenario: Scenario) -> Run:
                 raise RuntimeError(f"{client}: the initial full load failed")
             extra["changed"] = sim.ask("mutate", fraction=scenario.incremental_fraction)["changed"]
         sim.ask("reset")
-        wall, cpu, rss, code = measured(client_cmd(client, sim, scenario, workdir))
+        steps: dict[str, float] = {}
+        wall, cpu, rss, code = measured(client_cmd(client, sim, scenario, workdir), steps=steps)
+        if steps:  # the client announces its steps (ours): the tree's peak in each
+            extra["peak_rss_mb_by_step"] = steps
         requests = sim.ask("requests")["requests"]
         truth = sim.ask("checksum")
         loaded = db_checksum(workdir / "db.duckdb", live_filter=client == "ours") if code == 0 else {}
