@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.defaults import DUCKDB_LOAD_CONFIG, LOAD_WORKERS
+from pipelines.defaults import LOAD_WORKERS
 from pipelines.dlt_pipeline import make_pipeline
 from pipelines.load_options import LoadOptions
 from pipelines.memory import limit_malloc_arenas, release_free_memory, without_pandas
@@ -103,7 +103,7 @@ def test_build_runs_under_its_cap_and_restores_settings(tmp_path: Path) -> None:
     settings = "SELECT current_setting('memory_limit') AS memory_limit, current_setting('threads') AS threads"
     probe = Model("settings_seen", "marts", "table", settings, (), ())
     with duckdb.connect(str(tmp_path / "db.duckdb")) as con:
-        con.execute(f"SET memory_limit = '{DUCKDB_LOAD_CONFIG['memory_limit']}'")
+        con.execute("SET memory_limit = '256MiB'")  # a load's cap, in a unit that reads back exactly
         con.execute("SET threads = 2")
         before = con.sql(settings).fetchone()
         build_models(con, "woodpecker", models=[probe])
