@@ -2,8 +2,9 @@
 
 Each scenario starts the simulator in its own process (``bench.sim_server``), then runs the connector
 (``woodpecker-etl load``) and the peer baseline (``bench.baselines.peer_rest_api``) alternately in
-further processes, measuring wall time, client CPU seconds and client peak RSS, counting the HTTP
-requests the simulator served and checking row count and checksum against the simulator's truth.
+further processes, measuring wall time, client CPU seconds and the peak RSS of the client's process
+tree, counting the HTTP requests the simulator served and checking row count and checksum against the
+simulator's truth.
 Results go to ``bench/results/<timestamp>.json``; medians are printed as a Markdown table.
 """
 
@@ -26,6 +27,20 @@ from typing import Any
 
 from . import accounts_bench, scale_bench
 from .harness import RESULTS, Scenario, SimProcess, client_cmd, db_checksum, measured
+
+
+def whole_account(name: str, prospects: int) -> Scenario:
+    """A whole account of `prospects` (40 campaigns), engagement tables built, without the peer: RSS."""
+    return Scenario(
+        name,
+        prospects=prospects,
+        campaigns=40,
+        resources=None,
+        transform=True,
+        peer=False,
+        notes="whole account, engagement tables built",
+    )
+
 
 SCENARIOS = {
     "full_1m": Scenario("full_1m", prospects=1_000_000, notes="full load of prospects, zero latency"),
@@ -50,12 +65,8 @@ SCENARIOS = {
         transform=True,
         notes="whole account, engagement tables built, against the peer",
     ),
-    "scale_500k": Scenario(
-        "scale_500k", prospects=500_000, campaigns=40, resources=None, peer=False, notes="whole account"
-    ),
-    "scale_1m": Scenario(
-        "scale_1m", prospects=1_000_000, campaigns=40, resources=None, peer=False, notes="whole account"
-    ),
+    "scale_500k": whole_account("scale_500k", 500_000),
+    "scale_1m": whole_account("scale_1m", 1_000_000),
 }
 
 
@@ -85,7 +96,10 @@ def run_client(client: str, sim: SimProcess, scenario: Scenario) -> Run:
                 raise RuntimeError(f"{client}: the initial full load failed")
             extra["changed"] = sim.ask("mutate", fraction=scenario.incremental_fraction)["changed"]
         sim.ask("reset")
-        wall, cpu, rss, code = measured(client_cmd(client, sim, scenario, workdir))
+        steps: dict[str, float] = {}
+        wall, cpu, rss, code = measured(client_cmd(client, sim, scenario, workdir), steps=steps)
+        if steps:  # the client announces its steps (ours): the tree's peak in each
+            extra["peak_rss_mb_by_step"] = steps
         requests = sim.ask("requests")["requests"]
         truth = sim.ask("checksum")
         loaded = db_checksum(workdir / "db.duckdb", live_filter=client == "ours") if code == 0 else {}

@@ -20,6 +20,7 @@ from .commands import dashboard, demo, load, push, status, transform, webhooks
 from .commands.arguments import Parser, add_common_args
 from .commands.command import Command
 from .exit_codes import CliError, ExitCode, Interrupted, interrupted_code
+from .memory import limit_malloc_arenas
 
 # The dispatch table: every sub-command by name, in the order `--help` lists them (pipelines/commands/).
 COMMANDS: dict[str, Command[Any]] = {
@@ -149,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGINT / SIGTERM are handled here for every step (`stop_on_signals`); dlt's own handlers, active only
     # while it normalises and loads, would forget a signal that arrives after its last check.
     os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
+    # Before any thread starts: fewer, fuller malloc arenas (pipelines/memory.py).
+    limit_malloc_arenas()
     args = build_parser().parse_args(argv)
     command = COMMANDS[args.command]
     options = command.options(args)

@@ -24,9 +24,15 @@ DEMO_CAMPAIGNS: Final = 30
 LOADER_FILE_FORMATS: Final = {"duckdb": "parquet", "motherduck": "parquet", "filesystem": "parquet"}
 
 # DuckDB while loading: a merge would otherwise take up to 80 % of the machine's memory (DuckDB's
-# default) and keep it until the process ends; capped, DuckDB streams and spills to disk instead, no
-# slower on the benchmarks (docs/performance.md). The engagement models are built without the cap.
-DUCKDB_LOAD_CONFIG: Final = {"memory_limit": "256MB", "preserve_insertion_order": False}
+# default) and keep it until the process ends; capped, DuckDB streams and spills to the temporary
+# directory next to the database file instead. One thread: every further one adds its own buffers, and
+# the load of a chunk is not what a first load waits for (docs/performance.md, "Peak memory of a whole
+# account"). 96 MB was too little for a chunk's merge at 500k whole-account prospects (DuckDB out of
+# memory). The engagement models are built under a cap of their own (transforms/build.py).
+DUCKDB_LOAD_CONFIG: Final = {"memory_limit": "256MB", "threads": 1, "preserve_insertion_order": False}
+# dlt's loader: load jobs (one per table and file) one at a time, so their DuckDB inserts and merges do
+# not hold memory side by side. Applied unless LOAD__WORKERS is set.
+LOAD_WORKERS: Final = 1
 
 # Seconds `load` and `transform` wait for other processes to close the DuckDB file (--lock-timeout,
 # [woodpecker_etl] lock_timeout, WOODPECKER_ETL__LOCK_TIMEOUT).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import dlt
@@ -15,6 +16,8 @@ from .load_options import LoadOptions, check_options
 def make_pipeline(options: LoadOptions) -> dlt.Pipeline:
     """Create (or attach to) the dlt pipeline for these options."""
     check_options(options)
+    if dlt.config.get("load.workers") is None:  # unless set in the environment or .dlt/config.toml
+        os.environ["LOAD__WORKERS"] = str(defaults.LOAD_WORKERS)
     destination: TDestinationReferenceArg = options.destination
     if options.destination == "duckdb":
         credentials = DuckDbCredentials(options.duckdb_path, global_config=dict(defaults.DUCKDB_LOAD_CONFIG))

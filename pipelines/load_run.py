@@ -251,11 +251,7 @@ def build_engagement_models(pipeline: dlt.Pipeline, duckdb_path: str = defaults.
     """
     if is_lake(pipeline):
         return build_lake_models(pipeline, duckdb_path)
-    with pipeline.sql_client() as client:
-        if pipeline.destination.destination_name == "duckdb":
-            # The memory cap is for loading (defaults.DUCKDB_LOAD_CONFIG); joins over millions of
-            # memberships run faster with DuckDB's default.
-            client.execute_sql("RESET memory_limit")
+    with pipeline.sql_client() as client:  # DuckDB builds under its own cap (transforms/build.py)
         report = build_models(client)
     mark_current(pipeline)
     return report

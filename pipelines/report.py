@@ -23,6 +23,7 @@ from .exit_codes import ExitCode
 from .load_options import LoadOptions, destination_label
 from .load_run import LoadResult, incomplete_error, row_counts, run_load
 from .many_accounts import AccountsRun
+from .memory import release_free_memory, without_pandas
 
 
 def _fmt(n: int) -> str:
@@ -30,7 +31,8 @@ def _fmt(n: int) -> str:
 
 
 def step(message: str) -> None:
-    """Print the line of a step as it starts (`  → message`, on stderr)."""
+    """Print the line of a step as it starts (`  → message`, on stderr); free what the last step left."""
+    release_free_memory()
     print(f"  → {message}", file=sys.stderr, flush=True)
 
 
@@ -42,16 +44,16 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
     """
     stats = RunStats()
     print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
-    with progress_ticker(stats):
-        result = run_load(options, stats, on_step=step)
-    totals = row_counts(make_pipeline(options), defaults.SOURCE_TABLES)
-    if summary_json:
-        Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
-    error = incomplete_error(result)
-    if error is not None:
+    with without_pandas():  # nothing here needs it (pipelines/memory.py)
+        with progress_ticker(stats):
+            result = run_load(options, stats, on_step=step)
+        totals = row_counts(make_pipeline(options), defaults.SOURCE_TABLES)
+        if summary_json:
+            Path(summary_json).write_text(json.dumps(summary_record(options, result, totals), indent=2))
+        error = incomplete_error(result)
         print(summary(options, result, totals))
+    if error is not None:
         raise error
-    print(summary(options, result, totals))
     return int(ExitCode.OK)
 
 

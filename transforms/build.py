@@ -28,6 +28,16 @@ from .inputs import SourceInputs, source_inputs
 from .quoting import literal, quote, value_literal
 from .reads import ref_columns
 
+# DuckDB while it builds the models: capped like a load (pipelines/defaults.py: DUCKDB_LOAD_CONFIG), so a
+# build's joins over millions of memberships stream and spill to the temporary directory next to the
+# database instead of taking up to 80 % of the machine's memory (DuckDB's default) and keeping it until
+# the process ends. One thread: each further thread adds its own hash tables and buffers. A build that
+# runs out of memory under the cap is run again once with DuckDB's defaults (`build_models`). The cost
+# in build time is measured in docs/performance.md ("Peak memory of a whole account").
+DUCKDB_BUILD_LIMITS: dict[str, str] = {"memory_limit": "'128MB'", "threads": "1"}
+# What DuckDB says when an operator cannot get the memory it needs under its limit.
+_OUT_OF_MEMORY = "Out of Memory Error"
+
 
 class BuildError(RuntimeError):
     """A model failed to build; the published tables are unchanged.
@@ -73,8 +83,16 @@ class BuildReport:
 class _Build:
     """One build run against one executor."""
 
-    def __init__(self, executor: Executor, dataset_name: str, dialect: str, models: Sequence[Model]) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        dataset_name: str,
+        dialect: str,
+        models: Sequence[Model],
+        capped: bool = True,
+    ) -> None:
         self.ex = executor
+        self.capped = capped
         self.dataset = dataset_name
         self.dialect = dialect
         self.models = list(models)
@@ -213,12 +231,16 @@ class _Build:
     @contextlib.contextmanager
     def session_settings(self) -> Iterator[None]:
         """Apply `layout.BUILD_SESSION_SETTINGS` for the build; restore the caller's values after."""
-        wanted = layout.BUILD_SESSION_SETTINGS.get(self.dialect, {})
+        wanted: dict[str, str | None] = dict(layout.BUILD_SESSION_SETTINGS.get(self.dialect, {}))
+        if self.dialect == "duckdb":  # the cap, or DuckDB's defaults (None: RESET) when run again without
+            wanted.update(
+                {name: value if self.capped else None for name, value in DUCKDB_BUILD_LIMITS.items()}
+            )
         previous = {
             name: self.ex.execute(f"SELECT current_setting({literal(name)})")[0][0] for name in wanted
         }
-        for name, value in wanted.items():
-            self.ex.execute(f"SET {name} = {value}")
+        for name, wanted_value in wanted.items():
+            self.ex.execute(f"RESET {name}" if wanted_value is None else f"SET {name} = {wanted_value}")
 
         def restore() -> None:
             for name, value in previous.items():
@@ -287,4 +309,20 @@ def build_models(
     chosen = list(models) if models is not None else load_models()
     with open_executor(pipeline_or_sql_client, dataset_name) as executor:
         dataset = dataset_name or executor.dataset_name or layout.DEFAULT_DATASET
-        return _Build(executor, dataset, dialect or executor.dialect, chosen).run()
+        chosen_dialect = dialect or executor.dialect
+        try:
+            return _Build(executor, dataset, chosen_dialect, chosen).run()
+        except BuildError as exc:
+            if chosen_dialect != "duckdb" or not _out_of_memory(exc):
+                raise
+        # Too little memory under the cap for this account's models: once more with DuckDB's defaults.
+        return _Build(executor, dataset, chosen_dialect, chosen, capped=False).run()
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """Whether DuckDB's out-of-memory error is `exc` or one of its causes."""
+    while exc is not None:
+        if _OUT_OF_MEMORY in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
