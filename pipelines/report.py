@@ -7,7 +7,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,6 +24,9 @@ from .load_options import LoadOptions, destination_label
 from .load_run import LoadResult, incomplete_error, row_counts, run_load
 from .many_accounts import AccountsRun
 from .memory import release_free_memory, without_pandas
+
+# Destinations whose loads are known to run without pandas (tested in tests/pipeline/test_memory.py).
+PANDAS_FREE_DESTINATIONS = frozenset({"duckdb"})
 
 
 def _fmt(n: int) -> str:
@@ -44,7 +47,8 @@ def execute_load(options: LoadOptions, summary_json: str | None = None) -> int:
     """
     stats = RunStats()
     print(f"Loading Woodpecker into {options.destination} …", file=sys.stderr, flush=True)
-    with without_pandas():  # nothing here needs it (pipelines/memory.py)
+    # A DuckDB load needs no pandas (pipelines/memory.py); other destinations' clients may.
+    with without_pandas() if options.destination in PANDAS_FREE_DESTINATIONS else nullcontext():
         with progress_ticker(stats):
             result = run_load(options, stats, on_step=step)
         totals = row_counts(make_pipeline(options), defaults.SOURCE_TABLES)
