@@ -368,9 +368,9 @@ class _Answer:
 class QueryCache:
     """Sorted result rows per (query, data version), so paging a large result stays cheap.
 
-    A query whose first pages are asked for sorts only the rows those pages can hold (`_first_rows`):
-    the change streams read the newest hundred rows of the whole account, run after run. A page past
-    them sorts the whole result once.
+    A query asked first for a page near its start sorts only the rows up to that page (`_first_rows`):
+    the change streams read the newest hundred rows of the whole account, run after run. The first page
+    past them sorts the whole result, once, for the rest of the scan.
     """
 
     def __init__(self, size: int = 8) -> None:
@@ -388,7 +388,8 @@ class QueryCache:
             key = (q, account.version)
             cached = self._items.get(key)
             if cached is None or (len(cached.rows) < need and len(cached.rows) < cached.total):
-                cached = self._answer(account, q, need)
+                # A page past the leading rows read so far: a scan goes on, so sort the whole answer.
+                cached = self._answer(account, q, need if cached is None else None)
                 self._items[key] = cached
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
@@ -413,13 +414,14 @@ class QueryCache:
                 self._expansions.popitem(last=False)
         return rows
 
-    def _answer(self, account: Account, q: Query, need: int) -> _Answer:
+    def _answer(self, account: Account, q: Query, need: int | None) -> _Answer:
+        """The query's rows sorted: all of them, or at least the first `need` when far fewer than all."""
         keep = _keep(q)
         expanded = self._expanded(account, q)
         # A new list either way: `_order` sorts in place, and the expansion is shared.
         rows = [r for r in expanded if keep(r)] if keep is not None else list(expanded)
         plain = q.campaigns is None and q.interested is None and q.activity != "CLICKED"
         total = len(rows)
-        if q.sort and 4 * need < total:
+        if q.sort and need is not None and 4 * need < total:
             return _Answer(_first_rows(rows, q.sort, plain, need), total)
         return _Answer(_order(rows, q.sort, plain), total)

@@ -120,3 +120,22 @@ def test_answers_sharing_an_expansion_keep_their_own_order(sim: Simulator, shape
     assert sorted(first) == sorted(other)
     assert first != other
     assert again == first
+
+
+def test_a_scan_sorts_its_answer_at_most_twice(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page after page, a scan is served from one whole sort once past its first page."""
+    from simulator import query
+
+    sorts: list[int] = []
+    real = query._order
+
+    def counted(rows: list[query.Row], sort: tuple[tuple[str, bool], ...], plain: bool) -> list[query.Row]:
+        sorts.append(len(rows))
+        return real(rows, sort, plain)
+
+    monkeypatch.setattr(query, "_order", counted)
+    params = params_of(sim, {"campaigns_id": None}, "+updated")
+    served = [row for number in range(1, 30) for row in page(sim, number, **params)[0]]
+    whole = [identity(r) for r in all_rows(sim, **params)]
+    assert served == whole[: len(served)] and len(served) == 29 * PER_PAGE
+    assert len(sorts) == 2, sorts  # the first page's leading rows, then the whole answer once
