@@ -36,6 +36,7 @@ from .lake import build_lake_models, is_lake
 from .load_options import LoadOptions
 from .lock import pipeline_lock, wait_for_duckdb_file
 from .marts_state import (
+    Fingerprint,
     MartsState,
     built_current,
     fingerprint_of,
@@ -221,9 +222,6 @@ def run_load(
         stats=stats,
         models_unchanged=unchanged,
     )
-
-
-Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 def _marts_before(pipeline: dlt.Pipeline, full_refresh: bool) -> tuple[MartsState | None, Fingerprint | None]:

@@ -136,11 +136,11 @@ def keep_current(pipeline: dlt.Pipeline, previous: MartsState) -> None:
 
 # Dialects whose SQL can fingerprint a table's content cheaply (`hash` over a row, summed exactly).
 FINGERPRINT_DIALECTS = ("duckdb",)
+# Per raw table the models read: (table, rows, sum of the rows' hashes).
+Fingerprint = tuple[tuple[str, int, int], ...]
 
 
-def inputs_fingerprint(
-    pipeline: dlt.Pipeline, tables: Collection[str] | None = None
-) -> tuple[tuple[str, int, int], ...] | None:
+def inputs_fingerprint(pipeline: dlt.Pipeline, tables: Collection[str] | None = None) -> Fingerprint | None:
     """A fingerprint of everything the models read: per raw table, its rows and the sum of their hashes.
 
     Only the columns of the models' contract count, without `_fetched_at`: a row fetched again unchanged
@@ -175,9 +175,7 @@ def inputs_fingerprint(
         return tuple(parts)
 
 
-def fingerprint_of(
-    fingerprint: tuple[tuple[str, int, int], ...], tables: Collection[str]
-) -> tuple[tuple[str, int, int], ...]:
+def fingerprint_of(fingerprint: Fingerprint, tables: Collection[str]) -> Fingerprint:
     """The part of an `inputs_fingerprint` that covers `tables`."""
     return tuple(part for part in fingerprint if part[0] in tables)
 

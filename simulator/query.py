@@ -397,10 +397,6 @@ class QueryCache:
                 self._items.move_to_end(key)
             return cached.rows[need - per_page : need], cached.total
 
-    def rows(self, account: Account, q: Query) -> list[Row]:
-        """All rows of the query, sorted."""
-        return self.page(account, q, 1, 2**62)[0]
-
     def _expanded(self, account: Account, q: Query) -> list[Row]:
         """The query's rows before its filters; shared by the queries that expand alike."""
         if q.diff is not None:
